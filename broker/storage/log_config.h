@@ -1,0 +1,38 @@
+// Per-partition log settings, with Kafka's topic-level key names and defaults.
+//
+// A plain struct: the broker fills it once from its config (log.* keys) and topic overrides,
+// calls Validate(), and passes it down. Nothing in storage reads global config.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace gregor::storage {
+
+enum class TimestampType { kCreateTime, kLogAppendTime };
+
+struct LogConfig {
+  int64_t segment_bytes = 1073741824;               // segment.bytes (1 GiB)
+  int64_t segment_ms = 604800000;                   // segment.ms (7 days)
+  int32_t index_interval_bytes = 4096;              // index.interval.bytes
+  int64_t retention_ms = 604800000;                 // retention.ms (7 days; -1 = forever)
+  int64_t retention_bytes = -1;                     // retention.bytes (-1 = no limit)
+  int64_t flush_messages = std::numeric_limits<int64_t>::max();  // flush.messages
+  int64_t flush_ms = std::numeric_limits<int64_t>::max();        // flush.ms
+  int32_t max_message_bytes = 1048588;              // max.message.bytes (1 MiB + 12)
+  TimestampType timestamp_type = TimestampType::kCreateTime;  // message.timestamp.type
+  std::string cleanup_policy = "delete";            // cleanup.policy
+
+  absl::Status Validate() const;
+
+  // Applies topic-level overrides given as Kafka topic config keys (segment.bytes=...,
+  // retention.ms=..., message.timestamp.type=LogAppendTime, ...). Unknown keys and bad values
+  // are InvalidArgument naming the key.
+  absl::Status ApplyTopicConfig(const std::map<std::string, std::string>& configs);
+};
+
+}  // namespace gregor::storage

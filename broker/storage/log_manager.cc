@@ -1,0 +1,253 @@
+#include "broker/storage/log_manager.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "broker/storage/checkpoint_file.h"
+#include "broker/storage/file.h"
+#include "common/logging.h"
+#include "common/status.h"
+
+namespace gregor::storage {
+namespace fs = std::filesystem;
+
+absl::Status LogManagerConfig::Validate() const {
+  if (log_dirs.empty()) return absl::InvalidArgumentError("log.dirs must name at least one directory");
+  return default_log_config.Validate();
+}
+
+absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(LogManagerConfig config,
+                                                             Clock* clock) {
+  RETURN_IF_ERROR(config.Validate());
+  std::unique_ptr<LogManager> manager(new LogManager(std::move(config), clock));
+  for (const std::string& dir : manager->config_.log_dirs) {
+    RETURN_IF_ERROR(manager->LoadDir(dir));
+  }
+  absl::MutexLock lock(&manager->mu_);
+  int64_t now = clock->SteadyMs();
+  manager->last_retention_ms_ = manager->last_recovery_checkpoint_ms_ =
+      manager->last_hw_checkpoint_ms_ = now;
+  return manager;
+}
+
+absl::Status LogManager::LoadDir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create log dir ", dir, ": ", ec.message()));
+
+  std::string lock_path = absl::StrCat(dir, "/", kLockFile);
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("cannot open", lock_path, errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat("log dir ", dir, " is in use by another process (", lock_path, " is locked)"));
+  }
+  lock_fds_.push_back(fd);
+
+  std::string marker = absl::StrCat(dir, "/", kCleanShutdownFile);
+  bool clean = fs::exists(marker);
+  had_clean_shutdown_ = had_clean_shutdown_ && clean;
+  ASSIGN_OR_RETURN(OffsetMap recovery_points,
+                   ReadOffsetCheckpoint(absl::StrCat(dir, "/", kRecoveryPointCheckpoint)));
+  ASSIGN_OR_RETURN(OffsetMap log_starts,
+                   ReadOffsetCheckpoint(absl::StrCat(dir, "/", kLogStartOffsetCheckpoint)));
+  ASSIGN_OR_RETURN(OffsetMap high_watermarks,
+                   ReadOffsetCheckpoint(absl::StrCat(dir, "/", kHighWatermarkCheckpoint)));
+
+  auto lookup = [](const OffsetMap& map, const TopicPartition& tp) -> std::optional<int64_t> {
+    auto it = map.find({tp.topic, tp.partition});
+    if (it == map.end()) return std::nullopt;
+    return it->second;
+  };
+
+  int opened = 0;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (!entry.is_directory()) continue;
+    std::string name = entry.path().filename().string();
+    auto tp = TopicPartition::ParseDirName(name);
+    if (!tp) {
+      Logger("storage")->warn("ignoring directory {} in log dir {}: not <topic>-<partition>",
+                              name, dir);
+      continue;
+    }
+    PartitionLog::Options options;
+    options.dir = entry.path().string();
+    options.topic_partition = *tp;
+    options.config = config_.default_log_config;
+    options.clock = clock_;
+    options.recovery_point = lookup(recovery_points, *tp);
+    options.log_start_offset = lookup(log_starts, *tp);
+    options.high_watermark = lookup(high_watermarks, *tp);
+    options.had_clean_shutdown = clean;
+    ASSIGN_OR_RETURN(auto log, PartitionLog::Open(std::move(options)));
+    absl::MutexLock lock(&mu_);
+    if (logs_.count(*tp)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("partition ", name, " exists in two log dirs: ", log_dir_of_[*tp], " and ", dir));
+    }
+    logs_[*tp] = std::shared_ptr<PartitionLog>(std::move(log));
+    log_dir_of_[*tp] = dir;
+    ++opened;
+  }
+  if (ec) return absl::InternalError(absl::StrCat("cannot list ", dir, ": ", ec.message()));
+  // From now on a crash must be seen as unclean.
+  fs::remove(marker, ec);
+  RETURN_IF_ERROR(SyncDirectory(dir));
+  Logger("storage")->info("loaded {} partition logs from {} (previous shutdown {})", opened, dir,
+                          clean ? "clean" : "UNCLEAN");
+  return absl::OkStatus();
+}
+
+LogManager::~LogManager() {
+  for (int fd : lock_fds_) ::close(fd);
+}
+
+std::shared_ptr<PartitionLog> LogManager::GetLog(const TopicPartition& tp) const {
+  absl::MutexLock lock(&mu_);
+  auto it = logs_.find(tp);
+  return it == logs_.end() ? nullptr : it->second;
+}
+
+absl::StatusOr<std::shared_ptr<PartitionLog>> LogManager::GetOrCreateLog(const TopicPartition& tp,
+                                                                         const LogConfig& config) {
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) return absl::FailedPreconditionError("log manager is shut down");
+  if (auto it = logs_.find(tp); it != logs_.end()) return it->second;
+  std::map<std::string, int> load;
+  for (const std::string& dir : config_.log_dirs) load[dir] = 0;
+  for (const auto& [other, dir] : log_dir_of_) load[dir]++;
+  std::string dir = config_.log_dirs.front();
+  for (const std::string& d : config_.log_dirs) {
+    if (load[d] < load[dir]) dir = d;
+  }
+  PartitionLog::Options options;
+  options.dir = absl::StrCat(dir, "/", tp.DirName());
+  options.topic_partition = tp;
+  options.config = config;
+  options.clock = clock_;
+  ASSIGN_OR_RETURN(auto log, PartitionLog::Open(std::move(options)));
+  auto shared = std::shared_ptr<PartitionLog>(std::move(log));
+  logs_[tp] = shared;
+  log_dir_of_[tp] = dir;
+  Logger("storage")->info("created log {} in {}", tp.DirName(), dir);
+  return shared;
+}
+
+absl::Status LogManager::DeleteLog(const TopicPartition& tp) {
+  std::shared_ptr<PartitionLog> log;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = logs_.find(tp);
+    if (it == logs_.end()) return absl::OkStatus();
+    log = it->second;
+    logs_.erase(it);
+    log_dir_of_.erase(tp);
+  }
+  return log->Delete();
+}
+
+std::vector<TopicPartition> LogManager::Partitions() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<TopicPartition> out;
+  for (const auto& [tp, log] : logs_) out.push_back(tp);
+  return out;
+}
+
+absl::Status LogManager::Tick() {
+  int64_t now = clock_->SteadyMs();
+  bool retention = false, recovery = false, hw = false;
+  std::vector<std::shared_ptr<PartitionLog>> logs;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return absl::OkStatus();
+    for (const auto& [tp, log] : logs_) logs.push_back(log);
+    if (now - last_retention_ms_ >= config_.retention_check_interval_ms) {
+      retention = true;
+      last_retention_ms_ = now;
+    }
+    if (now - last_recovery_checkpoint_ms_ >= config_.recovery_point_checkpoint_interval_ms) {
+      recovery = true;
+      last_recovery_checkpoint_ms_ = now;
+    }
+    if (now - last_hw_checkpoint_ms_ >= config_.high_watermark_checkpoint_interval_ms) {
+      hw = true;
+      last_hw_checkpoint_ms_ = now;
+    }
+  }
+  absl::Status status;
+  for (const auto& log : logs) status.Update(log->MaybeFlush());
+  if (retention) status.Update(RunRetention());
+  if (recovery) status.Update(CheckpointRecoveryPoints());
+  if (hw) status.Update(CheckpointHighWatermarks());
+  return status;
+}
+
+absl::Status LogManager::RunRetention() {
+  std::vector<std::shared_ptr<PartitionLog>> logs;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [tp, log] : logs_) logs.push_back(log);
+  }
+  absl::Status status;
+  for (const auto& log : logs) status.Update(log->DeleteOldSegments().status());
+  return status;
+}
+
+namespace {
+
+// Groups one offset per log by log directory and writes `file_name` in each.
+absl::Status WritePerDirCheckpoint(
+    const std::vector<std::string>& dirs,
+    const std::map<TopicPartition, std::shared_ptr<PartitionLog>>& logs,
+    const std::map<TopicPartition, std::string>& dir_of, const char* file_name,
+    Offset (PartitionLog::*offset)() const) {
+  std::map<std::string, OffsetMap> per_dir;
+  for (const std::string& dir : dirs) per_dir[dir];
+  for (const auto& [tp, log] : logs) {
+    per_dir[dir_of.at(tp)][{tp.topic, tp.partition}] = ((*log).*offset)().value();
+  }
+  for (const auto& [dir, offsets] : per_dir) {
+    RETURN_IF_ERROR(WriteOffsetCheckpoint(absl::StrCat(dir, "/", file_name), offsets));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status LogManager::CheckpointRecoveryPoints() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(WritePerDirCheckpoint(config_.log_dirs, logs_, log_dir_of_,
+                                        kRecoveryPointCheckpoint, &PartitionLog::recovery_point));
+  return WritePerDirCheckpoint(config_.log_dirs, logs_, log_dir_of_, kLogStartOffsetCheckpoint,
+                               &PartitionLog::log_start_offset);
+}
+
+absl::Status LogManager::CheckpointHighWatermarks() {
+  absl::MutexLock lock(&mu_);
+  return WritePerDirCheckpoint(config_.log_dirs, logs_, log_dir_of_, kHighWatermarkCheckpoint,
+                               &PartitionLog::high_watermark);
+}
+
+absl::Status LogManager::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return absl::OkStatus();
+    shut_down_ = true;
+    for (const auto& [tp, log] : logs_) RETURN_IF_ERROR(log->Close());
+  }
+  RETURN_IF_ERROR(CheckpointRecoveryPoints());
+  RETURN_IF_ERROR(CheckpointHighWatermarks());
+  for (const std::string& dir : config_.log_dirs) {
+    RETURN_IF_ERROR(WriteFileAtomically(absl::StrCat(dir, "/", kCleanShutdownFile), ""));
+  }
+  Logger("storage")->info("log manager shut down cleanly");
+  return absl::OkStatus();
+}
+
+}  // namespace gregor::storage

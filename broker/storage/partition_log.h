@@ -1,0 +1,184 @@
+// The log of one partition replica: an ordered set of segments in `<log.dir>/<topic>-<n>/`,
+// the leader epoch cache, and the offsets that bound it.
+//
+// Offsets (all exclusive ends):  log_start_offset <= high_watermark <= log_end_offset, and
+// recovery_point <= log_end_offset (everything below it is known to be fsynced).
+//
+// Thread-safety: every method takes the log's mutex; Read() returns FileSlices the caller may
+// send after the lock is released (even if the segment is deleted meanwhile).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/storage/file.h"
+#include "broker/storage/leader_epoch_cache.h"
+#include "broker/storage/log_config.h"
+#include "broker/storage/log_segment.h"
+#include "common/clock.h"
+#include "common/types.h"
+
+namespace gregor::storage {
+
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+
+  // "<topic>-<partition>", the directory name.
+  std::string DirName() const;
+  // Splits a directory name at its last '-'; nullopt if it is not "<topic>-<number>".
+  static std::optional<TopicPartition> ParseDirName(std::string_view name);
+  auto operator<=>(const TopicPartition&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const TopicPartition& tp) {
+    return H::combine(std::move(h), tp.topic, tp.partition);
+  }
+};
+
+// What an append did.
+struct LogAppendInfo {
+  Offset first_offset{-1};
+  Offset last_offset{-1};
+  int64_t max_timestamp = -1;
+  // The time the broker stamped on LogAppendTime batches, else -1.
+  int64_t log_append_time_ms = -1;
+  int32_t num_batches = 0;
+  int64_t num_records = 0;
+  int64_t size_bytes = 0;
+};
+
+struct SegmentInfo {
+  int64_t base_offset = 0;
+  int64_t next_offset = 0;
+  int64_t size_bytes = 0;
+  int64_t max_timestamp = -1;
+};
+
+class PartitionLog {
+ public:
+  struct Options {
+    std::string dir;  // the partition directory; created if missing
+    TopicPartition topic_partition;
+    LogConfig config;
+    Clock* clock = nullptr;
+    // From the log directory's checkpoint files (absent for a new partition).
+    std::optional<int64_t> recovery_point;
+    std::optional<int64_t> log_start_offset;
+    std::optional<int64_t> high_watermark;
+    // False after an unclean stop: segments from the recovery point on are re-validated.
+    bool had_clean_shutdown = true;
+  };
+
+  // Opens (recovering if needed) or creates the log.
+  static absl::StatusOr<std::unique_ptr<PartitionLog>> Open(Options options);
+  ~PartitionLog();
+
+  // Leader path. Validates every batch of `batches` (a produce request's records for this
+  // partition), then assigns offsets from the log end (setting baseOffset), stamps `epoch` as
+  // partitionLeaderEpoch (and LogAppendTime if the topic uses it), and appends the bytes.
+  // Errors carry Kafka codes: CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, INVALID_RECORD.
+  absl::StatusOr<LogAppendInfo> AppendAsLeader(std::string* batches, LeaderEpoch epoch);
+
+  // Follower path: batches whose offsets the leader assigned. The first must start at or after
+  // the log end offset and offsets must increase; each batch is CRC-checked.
+  absl::StatusOr<LogAppendInfo> AppendAsFollower(std::string_view batches);
+
+  // Whole batches from the one containing `start`, up to `max_bytes` (at least one batch if
+  // `min_one_batch`), none starting at or after `max_offset` (pass the high watermark for
+  // consumers, the log end offset for followers). An empty slice when nothing is readable yet.
+  // OFFSET_OUT_OF_RANGE if `start` is below the log start or above the log end.
+  absl::StatusOr<FileSlice> Read(Offset start, int64_t max_bytes, Offset max_offset,
+                                 bool min_one_batch = true) const;
+
+  // The first offset whose record timestamp is >= `timestamp`; nullopt if none.
+  absl::StatusOr<std::optional<Offset>> FetchOffsetByTimestamp(int64_t timestamp) const;
+
+  // Moves the high watermark, clamped to [log_start_offset, log_end_offset]. Returns the new one.
+  Offset UpdateHighWatermark(Offset hw);
+
+  // Removes everything at and after `offset` (follower divergence); no-op if offset >= LEO.
+  // Lowers the high watermark and recovery point if they were above, and truncates the epoch
+  // cache.
+  absl::Status TruncateTo(Offset offset);
+  // Deletes every segment and starts an empty log at `offset`.
+  absl::Status TruncateFullyAndStartAt(Offset offset);
+  // Raises the log start offset (prefix deletion) and deletes segments entirely below it.
+  absl::Status MaybeIncrementLogStartOffset(Offset offset);
+
+  // Retention: deletes the oldest non-active segments, entirely below the high watermark, that
+  // breach retention.ms (by their largest timestamp) or retention.bytes. Returns how many.
+  absl::StatusOr<int> DeleteOldSegments();
+
+  // Leader epochs.
+  // Records that `epoch` starts at `offset` (a new leader records (epoch, LEO) at once).
+  absl::Status AssignEpochStartOffset(LeaderEpoch epoch, Offset offset);
+  EpochEndOffset EndOffsetForEpoch(LeaderEpoch epoch) const;
+  std::optional<LeaderEpoch> LatestEpoch() const;
+  std::vector<EpochEntry> EpochEntries() const;
+
+  // fsync of everything up to the log end; the recovery point becomes the log end offset.
+  absl::Status Flush();
+  // Flushes if flush.ms has passed since the last flush.
+  absl::Status MaybeFlush();
+  // Starts a new active segment at the log end offset (no-op if the active one is empty).
+  absl::Status Roll();
+  // Clean close: flushes data and indexes. The log must not be used afterwards.
+  absl::Status Close();
+  // Closes and removes the partition directory.
+  absl::Status Delete();
+
+  // Applies new topic configs (takes effect from the next append / retention check).
+  void SetConfig(const LogConfig& config);
+
+  const TopicPartition& topic_partition() const { return topic_partition_; }
+  const std::string& dir() const { return dir_; }
+  Offset log_start_offset() const;
+  Offset log_end_offset() const;
+  Offset high_watermark() const;
+  Offset recovery_point() const;
+  int64_t size_bytes() const;
+  std::vector<SegmentInfo> Segments() const;
+
+ private:
+  explicit PartitionLog(Options options);
+  absl::Status LoadSegments(const Options& options) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status LoadEpochCache() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<LogAppendInfo> AppendLocked(std::string_view bytes,
+                                             const std::vector<BatchSummary>& batches,
+                                             LogAppendInfo info) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status MaybeRoll(int64_t incoming_bytes, int64_t last_offset)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status TruncateToLocked(int64_t offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status TruncateFullyLocked(int64_t offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status DeleteSegmentsBelow(int64_t offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status MaybeAssignEpoch(int32_t epoch, int64_t offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status PersistEpochCache() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  LogSegment& active() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return *segments_.rbegin()->second; }
+  void CheckInvariants() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string dir_;
+  const TopicPartition topic_partition_;
+  Clock* const clock_;
+
+  mutable absl::Mutex mu_;
+  LogConfig config_ ABSL_GUARDED_BY(mu_);
+  // By base offset; never empty; the last one is the active segment.
+  std::map<int64_t, std::unique_ptr<LogSegment>> segments_ ABSL_GUARDED_BY(mu_);
+  LeaderEpochCache epochs_ ABSL_GUARDED_BY(mu_);
+  int64_t log_start_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t high_watermark_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t recovery_point_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t unflushed_records_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t last_flush_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace gregor::storage

@@ -1,0 +1,73 @@
+// Kafka's error codes, and how they ride on absl::Status.
+//
+// Storage and replication return absl::Status; the Kafka front end needs the precise Kafka code
+// (CORRUPT_MESSAGE vs MESSAGE_TOO_LARGE vs ...). KafkaError() makes a Status whose payload
+// carries the code; ToKafkaErrorCode() reads it back (or maps the canonical code).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace gregor {
+
+// Values are Kafka's (clients/.../protocol/Errors.java).
+enum class KafkaErrorCode : int16_t {
+  kUnknownServerError = -1,
+  kNone = 0,
+  kOffsetOutOfRange = 1,
+  kCorruptMessage = 2,
+  kUnknownTopicOrPartition = 3,
+  kInvalidFetchSize = 4,
+  kLeaderNotAvailable = 5,
+  kNotLeaderOrFollower = 6,
+  kRequestTimedOut = 7,
+  kMessageTooLarge = 10,
+  kCoordinatorLoadInProgress = 14,
+  kCoordinatorNotAvailable = 15,
+  kNotCoordinator = 16,
+  kInvalidTopicException = 17,
+  kRecordListTooLarge = 18,
+  kNotEnoughReplicas = 19,
+  kNotEnoughReplicasAfterAppend = 20,
+  kInvalidRequiredAcks = 21,
+  kIllegalGeneration = 22,
+  kInconsistentGroupProtocol = 23,
+  kInvalidGroupId = 24,
+  kUnknownMemberId = 25,
+  kInvalidSessionTimeout = 26,
+  kRebalanceInProgress = 27,
+  kInvalidCommitOffsetSize = 28,
+  kInvalidTimestamp = 32,
+  kUnsupportedVersion = 35,
+  kTopicAlreadyExists = 36,
+  kInvalidPartitions = 37,
+  kInvalidReplicationFactor = 38,
+  kInvalidReplicaAssignment = 39,
+  kInvalidConfig = 40,
+  kNotController = 41,
+  kInvalidRequest = 42,
+  kUnsupportedForMessageFormat = 43,
+  kPolicyViolation = 44,
+  kKafkaStorageError = 56,
+  kUnknownLeaderEpoch = 74,
+  kFencedLeaderEpoch = 75,
+  kStaleBrokerEpoch = 77,
+  kInvalidRecord = 87,
+  kInvalidUpdateVersion = 95,
+  kBrokerIdNotRegistered = 102,
+  kIneligibleReplica = 107,
+};
+
+std::string_view KafkaErrorName(KafkaErrorCode code);
+
+// A Status with the canonical code that fits `code`, the message, and `code` as payload.
+absl::Status KafkaError(KafkaErrorCode code, absl::string_view message);
+
+// The Kafka code carried by `status`: its payload if any, else a mapping of the canonical code
+// (OK -> kNone, anything unmapped -> kUnknownServerError).
+KafkaErrorCode ToKafkaErrorCode(const absl::Status& status);
+
+}  // namespace gregor

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test through CTest.
+#   ./test.sh           Release build, all tests
+#   ./test.sh --asan    the same under AddressSanitizer + UBSan (build-asan/)
+#   ./test.sh -R regex  extra arguments go to ctest
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+MODE=()
+if [ "${1:-}" = "--asan" ]; then MODE=(--asan); shift; fi
+
+echo "== [1/3] dependencies"
+"$ROOT/deploy/install-deps.sh" || { echo "test.sh: FAILED at step 1 (dependencies)" >&2; exit 1; }
+echo "== [2/3] build"
+BUILD_DIR="$("$ROOT/deploy/build.sh" "${MODE[@]}" | tail -n 1)" \
+  || { echo "test.sh: FAILED at step 2 (build)" >&2; exit 1; }
+echo "== [3/3] tests ($BUILD_DIR)"
+cd "$BUILD_DIR"
+if ! ctest --output-on-failure --timeout 600 -j "$(nproc)" "$@"; then
+  echo "test.sh: FAILED at step 3 (tests): see the output above" >&2
+  exit 1
+fi

@@ -1,0 +1,258 @@
+#include "tools/log_dump.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "broker/storage/file.h"
+#include "broker/storage/offset_index.h"
+#include "broker/storage/time_index.h"
+#include "common/record_batch.h"
+#include "common/strings.h"
+
+namespace gregor::tools {
+namespace {
+
+namespace fs = std::filesystem;
+using storage::File;
+
+// Printable text as is; anything else (binary keys and values) as hex.
+std::string Show(const std::optional<std::string>& bytes) {
+  if (!bytes) return "null";
+  bool printable = std::all_of(bytes->begin(), bytes->end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+  });
+  if (printable) return *bytes;
+  return "0x" + absl::BytesToHexString(*bytes);
+}
+
+struct BatchLocation {
+  int64_t position;
+  record::BatchHeader header;
+};
+
+struct SegmentScan {
+  std::vector<BatchLocation> batches;
+  bool corrupt = false;
+};
+
+// Prints every batch of one segment file; stops at the first corrupt one.
+SegmentScan DumpSegment(const std::string& path, const LogDumpOptions& options, std::ostream& out,
+                        std::ostream& err) {
+  SegmentScan scan;
+  auto file = File::Open(path, /*create=*/false);
+  if (!file.ok()) {
+    err << "cannot open " << path << ": " << file.status().message() << "\n";
+    scan.corrupt = true;
+    return scan;
+  }
+  auto size = (*file)->Size();
+  if (!size.ok()) {
+    err << size.status().message() << "\n";
+    scan.corrupt = true;
+    return scan;
+  }
+  out << "Dumping " << path << "\n";
+  int64_t position = 0;
+  int64_t expected_next = -1;
+  std::string bytes;
+  while (position < *size) {
+    auto fail = [&](const std::string& why) {
+      out << "CORRUPT at position " << position << ": " << why << "\n";
+      err << path << ": corrupt at byte position " << position << ": " << why << "\n";
+      scan.corrupt = true;
+    };
+    if (*size - position < static_cast<int64_t>(record::kLogOverhead)) {
+      fail(absl::StrCat("partial batch: only ", *size - position, " bytes left"));
+      break;
+    }
+    bytes.resize(record::kLogOverhead);
+    if (auto s = (*file)->ReadExactly(position, bytes.size(), bytes.data()); !s.ok()) {
+      fail(std::string(s.message()));
+      break;
+    }
+    auto batch_size = record::PeekBatchSize(bytes);
+    if (!batch_size.ok()) {
+      fail(std::string(batch_size.status().message()));
+      break;
+    }
+    if (static_cast<int64_t>(*batch_size) > *size - position) {
+      fail(absl::StrCat("batch of ", *batch_size, " bytes runs past the end of the file (",
+                        *size - position, " bytes left)"));
+      break;
+    }
+    bytes.resize(*batch_size);
+    if (auto s = (*file)->ReadExactly(position, bytes.size(), bytes.data()); !s.ok()) {
+      fail(std::string(s.message()));
+      break;
+    }
+    auto header = record::ParseBatchHeader(bytes);
+    if (!header.ok()) {
+      fail(std::string(header.status().message()));
+      break;
+    }
+    uint32_t crc = record::ComputeBatchCrc(bytes);
+    bool crc_ok = crc == header->crc;
+    out << absl::StrFormat(
+        "baseOffset: %d lastOffset: %d count: %d position: %d size: %d partitionLeaderEpoch: %d "
+        "magic: %d compression: %s %s: %d maxTimestamp: %d producerId: %d crc: 0x%08x isvalid: "
+        "%s\n",
+        header->base_offset, header->last_offset(), header->records_count, position, *batch_size,
+        header->partition_leader_epoch, header->magic,
+        ToAbsl(CompressionName(header->compression())),
+        header->log_append_time() ? "LogAppendTime" : "CreateTime", header->base_timestamp,
+        header->max_timestamp, header->producer_id, header->crc, crc_ok ? "true" : "false");
+    if (!crc_ok) {
+      fail(absl::StrFormat("CRC mismatch: stored 0x%08x, computed 0x%08x", header->crc, crc));
+      break;
+    }
+    if (header->base_offset <= expected_next - 1) {
+      fail(absl::StrCat("offset ", header->base_offset, " does not follow ", expected_next - 1));
+      break;
+    }
+    if (options.print_records) {
+      auto records = record::DecodeRecords(bytes);
+      if (!records.ok()) {
+        fail(std::string(records.status().message()));
+        break;
+      }
+      for (const record::Record& r : *records) {
+        out << "| offset: " << r.offset << " timestamp: " << r.timestamp
+            << " keySize: " << (r.key ? static_cast<int64_t>(r.key->size()) : -1)
+            << " valueSize: " << (r.value ? static_cast<int64_t>(r.value->size()) : -1);
+        if (!r.headers.empty()) {
+          out << " headers: [";
+          for (size_t i = 0; i < r.headers.size(); ++i) {
+            out << (i ? ", " : "") << Show(r.headers[i].key) << "=" << Show(r.headers[i].value);
+          }
+          out << "]";
+        }
+        out << " key: " << Show(r.key) << " payload: " << Show(r.value) << "\n";
+      }
+    }
+    scan.batches.push_back({position, *header});
+    expected_next = header->next_offset();
+    position += static_cast<int64_t>(*batch_size);
+  }
+  return scan;
+}
+
+// Checks the segment's indexes against the batches actually found. Returns false on a problem.
+bool VerifyIndexes(const std::string& log_path, int64_t base_offset, const SegmentScan& scan,
+                   int64_t next_segment_base, std::ostream& out, std::ostream& err) {
+  bool ok = true;
+  std::string stem = log_path.substr(0, log_path.size() - 4);
+  auto complain = [&](const std::string& what) {
+    out << "INDEX PROBLEM: " << what << "\n";
+    err << what << "\n";
+    ok = false;
+  };
+  int64_t log_size = scan.batches.empty()
+                         ? 0
+                         : scan.batches.back().position +
+                               static_cast<int64_t>(scan.batches.back().header.size_bytes());
+  if (fs::exists(stem + ".index")) {
+    storage::OffsetIndex index(stem + ".index", base_offset);
+    if (auto s = index.Load(std::max<int64_t>(log_size, 1)); !s.ok()) {
+      complain(std::string(s.message()));
+    } else {
+      for (size_t i = 0; i < index.entries(); ++i) {
+        storage::OffsetPosition e = index.EntryAt(i);
+        auto it = std::find_if(scan.batches.begin(), scan.batches.end(),
+                               [&](const BatchLocation& b) { return b.position == e.position; });
+        if (it == scan.batches.end()) {
+          complain(absl::StrCat(stem, ".index entry ", i, " (offset ", e.offset, " -> position ",
+                                e.position, ") does not point at a batch"));
+        } else if (it->header.base_offset > e.offset || it->header.last_offset() < e.offset) {
+          complain(absl::StrCat(stem, ".index entry ", i, " (offset ", e.offset, " -> position ",
+                                e.position, ") points at the batch of offsets ",
+                                it->header.base_offset, "..", it->header.last_offset()));
+        }
+      }
+      out << "Index " << stem << ".index: " << index.entries() << " entries checked\n";
+    }
+  }
+  if (fs::exists(stem + ".timeindex")) {
+    storage::TimeIndex index(stem + ".timeindex", base_offset);
+    if (auto s = index.Load(next_segment_base); !s.ok()) {
+      complain(std::string(s.message()));
+    } else {
+      for (size_t i = 0; i < index.entries(); ++i) {
+        storage::TimestampOffset e = index.EntryAt(i);
+        int64_t max_so_far = -1;
+        bool found = false;
+        for (const BatchLocation& b : scan.batches) {
+          if (b.header.base_offset > e.offset) break;
+          max_so_far = std::max(max_so_far, b.header.max_timestamp);
+          found = found || b.header.last_offset() >= e.offset;
+        }
+        if (!found || max_so_far != e.timestamp) {
+          complain(absl::StrCat(stem, ".timeindex entry ", i, " (timestamp ", e.timestamp,
+                                " at offset ", e.offset, ") does not match the log (max timestamp ",
+                                max_so_far, ")"));
+        }
+      }
+      out << "Index " << stem << ".timeindex: " << index.entries() << " entries checked\n";
+    }
+  }
+  return ok;
+}
+
+std::optional<int64_t> BaseOffsetOf(const fs::path& path) {
+  std::string stem = path.stem().string();
+  if (path.extension() != ".log" || stem.size() != 20 ||
+      !std::all_of(stem.begin(), stem.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::stoll(stem);
+}
+
+}  // namespace
+
+int RunLogDump(const LogDumpOptions& options, std::ostream& out, std::ostream& err) {
+  std::error_code ec;
+  fs::path path(options.path);
+  std::vector<std::pair<int64_t, std::string>> segments;
+  if (fs::is_directory(path, ec)) {
+    for (const auto& entry : fs::directory_iterator(path, ec)) {
+      if (auto base = BaseOffsetOf(entry.path())) segments.emplace_back(*base, entry.path().string());
+    }
+    std::sort(segments.begin(), segments.end());
+    if (segments.empty()) {
+      err << "no segment files (<20-digit offset>.log) in " << options.path << "\n";
+      return 2;
+    }
+  } else if (fs::exists(path, ec)) {
+    auto base = BaseOffsetOf(path);
+    if (!base) {
+      err << options.path << " is not a segment file (<20-digit offset>.log) or a directory\n";
+      return 2;
+    }
+    segments.emplace_back(*base, path.string());
+  } else {
+    err << "no such file or directory: " << options.path << "\n";
+    return 2;
+  }
+
+  bool corrupt = false;
+  int64_t batches = 0;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    SegmentScan scan = DumpSegment(segments[i].second, options, out, err);
+    corrupt = corrupt || scan.corrupt;
+    batches += static_cast<int64_t>(scan.batches.size());
+    int64_t next_base = i + 1 < segments.size() ? segments[i + 1].first : INT64_MAX;
+    if (options.verify_indexes &&
+        !VerifyIndexes(segments[i].second, segments[i].first, scan, next_base, out, err)) {
+      corrupt = true;
+    }
+  }
+  out << "Summary: " << segments.size() << " segment(s), " << batches << " batch(es), "
+      << (corrupt ? "CORRUPTION FOUND" : "all valid") << "\n";
+  return corrupt ? 1 : 0;
+}
+
+}  // namespace gregor::tools
