@@ -8,7 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "broker/storage/file.h"
+#include "common/file.h"
 #include "broker/storage/offset_index.h"
 #include "broker/storage/time_index.h"
 #include "common/record_batch.h"
@@ -18,7 +18,6 @@ namespace gregor::tools {
 namespace {
 
 namespace fs = std::filesystem;
-using storage::File;
 
 // Printable text as is; anything else (binary keys and values) as hex.
 std::string Show(const std::optional<std::string>& bytes) {

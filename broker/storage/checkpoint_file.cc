@@ -5,7 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "broker/storage/file.h"
+#include "common/file.h"
 #include "common/status.h"
 #include "common/strings.h"
 

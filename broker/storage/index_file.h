@@ -10,7 +10,7 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "broker/storage/file.h"
+#include "common/file.h"
 
 namespace gregor::storage {
 

@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "broker/storage/checkpoint_file.h"
-#include "broker/storage/file.h"
+#include "common/file.h"
 #include "common/check.h"
 #include "common/status.h"
 #include "common/strings.h"

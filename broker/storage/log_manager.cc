@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/storage/checkpoint_file.h"
-#include "broker/storage/file.h"
+#include "common/file.h"
 #include "common/logging.h"
 #include "common/status.h"
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "broker/storage/file.h"
+#include "common/file.h"
 #include "broker/storage/offset_index.h"
 #include "broker/storage/time_index.h"
 #include "common/record_batch.h"

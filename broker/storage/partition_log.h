@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/storage/file.h"
+#include "common/file.h"
 #include "broker/storage/leader_epoch_cache.h"
 #include "broker/storage/log_config.h"
 #include "broker/storage/log_segment.h"

@@ -283,6 +283,8 @@ std::pair<int, int> RaftNode::Poll(NodeId from, bool granted) {
 }
 
 bool RaftNode::InLease() const {
+  // A leader is its own lease (check-quorum makes it step down when it loses the majority).
+  if (role_ == Role::kLeader) return true;
   return leader_id_ != kNoNode && election_elapsed_ < config_.election_ticks;
 }
 
@@ -301,28 +303,22 @@ void RaftNode::TickElection() {
 }
 
 void RaftNode::TickHeartbeat() {
-  ++election_elapsed_;
   ++heartbeat_elapsed_;
+  // Check-quorum: step down as soon as fewer than a majority (self included) were heard from
+  // within the last election timeout, so a partitioned leader stops serving; by then the
+  // followers' leases have expired too and the majority side can elect.
+  int active = 1;
   for (Progress& pr : progress_) {
+    if (++pr.ticks_since_heard < config_.election_ticks) ++active;
     if (pr.snapshot_in_flight && ++pr.snapshot_ticks >= config_.election_ticks) {
       pr.snapshot_in_flight = false;  // presumed lost: the next heartbeat resends it
     }
   }
-  if (election_elapsed_ >= config_.election_ticks) {
-    election_elapsed_ = 0;
-    // Check-quorum: step down unless a majority (self included) was heard from since the last
-    // check, so a partitioned leader stops serving and lets the majority side elect.
-    int active = 1;
-    for (Progress& pr : progress_) {
-      if (pr.recent_active) ++active;
-      pr.recent_active = false;
-    }
-    if (active < Quorum()) {
-      Log().info("node {} stepping down at term {}: heard from {} of {} voters", config_.id,
-                 term_, active, config_.voters.size());
-      BecomeFollower(term_, kNoNode);
-      return;
-    }
+  if (active < Quorum()) {
+    Log().info("node {} stepping down at term {}: heard from {} of {} voters", config_.id, term_,
+               active, config_.voters.size());
+    BecomeFollower(term_, kNoNode);
+    return;
   }
   if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;
@@ -655,7 +651,7 @@ void RaftNode::HandleSnapshot(const Message& m) {
 void RaftNode::HandleAppendResponse(const Message& m) {
   Progress* pr = FindProgress(m.from);
   if (pr == nullptr) return;
-  pr->recent_active = true;
+  pr->ticks_since_heard = 0;
   if (m.success) {
     if (m.match_index > last_index()) {
       Log().error("node {} got match index {} beyond its last index {} from {}", config_.id,
@@ -688,7 +684,7 @@ void RaftNode::HandleAppendResponse(const Message& m) {
 void RaftNode::HandleSnapshotResponse(const Message& m) {
   Progress* pr = FindProgress(m.from);
   if (pr == nullptr) return;
-  pr->recent_active = true;
+  pr->ticks_since_heard = 0;
   if (!m.success) return;
   if (m.match_index > last_index()) return;
   pr->snapshot_in_flight = false;

@@ -208,7 +208,7 @@ class RaftNode {
     // next_index advances as entries are sent.
     bool probing = true;
     bool probe_sent = false;       // probing and an append is outstanding
-    bool recent_active = false;    // heard from since the last check-quorum
+    int ticks_since_heard = 0;     // for check-quorum; 0 on becoming leader (a grace period)
     bool snapshot_in_flight = false;
     int snapshot_ticks = 0;        // ticks since the snapshot was sent (resent after a timeout)
   };

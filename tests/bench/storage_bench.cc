@@ -20,7 +20,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "broker/storage/file.h"
+#include "common/file.h"
 #include "broker/storage/log_config.h"
 #include "broker/storage/partition_log.h"
 #include "common/clock.h"

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "gtest/gtest.h"
 
@@ -21,6 +22,15 @@ namespace {
 
 Entry E(int64_t index, int64_t term, std::string data = "") {
   return Entry{index, term, std::move(data)};
+}
+
+Message Msg(MessageType type, NodeId from, NodeId to, int64_t term) {
+  Message m;
+  m.type = type;
+  m.from = from;
+  m.to = to;
+  m.term = term;
+  return m;
 }
 
 RaftConfig Config(NodeId id, std::vector<NodeId> voters) {
@@ -55,9 +65,10 @@ class TestCluster {
   // Simulates a crash (in-memory state and unsent output lost) and a restart from disk.
   void Restart(NodeId id) { Start(id); }
 
-  void Process(NodeId id) {
+  // Runs the driver loop once for `id`; with send = false the messages are only returned.
+  Ready Process(NodeId id, bool send = true) {
     RaftNode& n = node(id);
-    if (!n.HasReady()) return;
+    if (!n.HasReady()) return Ready{};
     Ready rd = n.TakeReady();
     PersistentState& d = disks_[id];
     if (rd.snapshot) {
@@ -74,13 +85,16 @@ class TestCluster {
       d.entries.push_back(e);
     }
     if (rd.hard_state) d.hard_state = *rd.hard_state;
-    for (const Message& m : rd.messages) outbox_.push_back(m);
+    if (send) {
+      for (const Message& m : rd.messages) outbox_.push_back(m);
+    }
     if (rd.snapshot_to_apply) {
       applied_[id].clear();  // the state machine restarts from the snapshot
       applied_snapshot_[id] = rd.snapshot_to_apply->last_index;
     }
     for (const Entry& e : rd.committed) applied_[id].push_back(e);
-    readys_[id].push_back(std::move(rd));
+    readys_[id].push_back(rd);
+    return rd;
   }
 
   void ProcessAll() {
@@ -248,7 +262,7 @@ TEST_F(RaftTest, Vote_RejectedForStaleLogAndSecondCandidate) {
 
   // Direct requests: a real vote at a higher term from a stale log is rejected (though the term
   // is adopted), an up-to-date one granted, and a second candidate in that term refused.
-  Message req{.type = MessageType::kVote, .from = 1, .to = 2, .term = 3};
+  Message req = Msg(MessageType::kVote, 1, 2, 3);
   req.last_log_index = 1;
   req.last_log_term = 1;
   c.node(2).Step(req);
@@ -258,7 +272,7 @@ TEST_F(RaftTest, Vote_RejectedForStaleLogAndSecondCandidate) {
   EXPECT_EQ(c.node(2).term(), 3);
   EXPECT_EQ(c.node(2).voted_for(), kNoNode);
 
-  Message req3{.type = MessageType::kVote, .from = 3, .to = 2, .term = 3};
+  Message req3 = Msg(MessageType::kVote, 3, 2, 3);
   req3.last_log_index = 2;
   req3.last_log_term = 2;
   c.node(2).Step(req3);
@@ -301,7 +315,9 @@ TEST_F(RaftTest, PreVote_PartitionedNodeDoesNotDisruptLeader) {
   c.Isolate(3);
   for (int i = 0; i < 100; ++i) {
     c.TickAll(1);
-    if (i % 10 == 0) ASSERT_TRUE(c.node(1).Propose("p" + std::to_string(i)).ok());
+    if (i % 10 == 0) {
+      ASSERT_TRUE(c.node(1).Propose(absl::StrCat("p", i)).ok());
+    }
   }
   // Node 3 timed out again and again but never won a pre-vote: its term did not move.
   EXPECT_EQ(c.node(3).term(), 1);
@@ -334,7 +350,7 @@ TEST_F(RaftTest, Vote_LeaseRefusesHigherTermCandidate) {
   c.ElectLeader(1);
   // A (real) vote request at a higher term, e.g. from a node that rejoins with an inflated term:
   // node 2 heard from the leader just now, so it refuses without adopting the term.
-  Message req{.type = MessageType::kVote, .from = 3, .to = 2, .term = 7};
+  Message req = Msg(MessageType::kVote, 3, 2, 7);
   req.last_log_index = 100;
   req.last_log_term = 1;
   c.node(2).Step(req);
@@ -402,7 +418,7 @@ TEST_F(RaftTest, Append_ConflictRepairedWithTruncateFrom) {
       c.node(2).Step(m);
     }
   }
-  Ready rd = c.node(2).TakeReady();
+  Ready rd = c.Process(2, /*send=*/false);
   ASSERT_EQ(rd.messages.size(), 1u);
   EXPECT_FALSE(rd.messages[0].success);
   EXPECT_EQ(rd.messages[0].hint_index, 2);  // skips the whole term-2 suffix in one round trip
@@ -415,7 +431,7 @@ TEST_F(RaftTest, Append_ConflictRepairedWithTruncateFrom) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].prev_log_index, 1);
   c.node(2).Step(out[0]);
-  rd = c.node(2).TakeReady();
+  rd = c.Process(2, /*send=*/false);
   ASSERT_TRUE(rd.truncate_from.has_value());
   EXPECT_EQ(*rd.truncate_from, 2);
   EXPECT_EQ(rd.entries,
@@ -436,12 +452,12 @@ TEST_F(RaftTest, Append_PendingTruncationMergesWithinOneReady) {
   // first added. The Ready must describe the net effect relative to the persisted log.
   PersistentState st{HardState{1, kNoNode, 1}, Snapshot{}, {E(1, 1), E(2, 1, "a")}};
   RaftNode n(Config(2, {1, 2, 3}), st);
-  Message a1{.type = MessageType::kAppend, .from = 1, .to = 2, .term = 2};
+  Message a1 = Msg(MessageType::kAppend, 1, 2, 2);
   a1.prev_log_index = 2;
   a1.prev_log_term = 1;
   a1.entries = {E(3, 2, "b"), E(4, 2, "c")};
   n.Step(a1);
-  Message a2{.type = MessageType::kAppend, .from = 3, .to = 2, .term = 3};
+  Message a2 = Msg(MessageType::kAppend, 3, 2, 3);
   a2.prev_log_index = 3;
   a2.prev_log_term = 2;
   a2.entries = {E(4, 3, "d")};
@@ -450,7 +466,7 @@ TEST_F(RaftTest, Append_PendingTruncationMergesWithinOneReady) {
   EXPECT_FALSE(rd.truncate_from.has_value());  // nothing persisted was cut
   EXPECT_EQ(rd.entries, (std::vector<Entry>{E(3, 2, "b"), E(4, 3, "d")}));
   // Now a cut into persisted entries and a pending append, in one Ready.
-  Message a3{.type = MessageType::kAppend, .from = 1, .to = 2, .term = 4};
+  Message a3 = Msg(MessageType::kAppend, 1, 2, 4);
   a3.prev_log_index = 2;
   a3.prev_log_term = 1;
   a3.entries = {E(3, 4, "e")};
@@ -544,7 +560,7 @@ TEST_F(RaftTest, Snapshot_LaggingFollowerGetsSnapshot) {
   TestCluster c({1, 2, 3});
   c.ElectLeader(1);
   c.Isolate(3);
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(c.node(1).Propose("v" + std::to_string(i)).ok());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(c.node(1).Propose(absl::StrCat("v", i)).ok());
   c.DeliverAll();
   c.TickAll(1);
   ASSERT_EQ(c.node(1).commit_index(), 11);
@@ -581,7 +597,7 @@ TEST_F(RaftTest, Snapshot_MatchingSuffixIsKept) {
   PersistentState st{HardState{1, kNoNode, 1}, Snapshot{},
                      {E(1, 1), E(2, 1, "a"), E(3, 1, "b"), E(4, 1, "c")}};
   RaftNode n(Config(2, {1, 2, 3}), st);
-  Message m{.type = MessageType::kInstallSnapshot, .from = 1, .to = 2, .term = 1};
+  Message m = Msg(MessageType::kInstallSnapshot, 1, 2, 1);
   m.snapshot = Snapshot{3, 1, "s3"};
   n.Step(m);
   Ready rd = n.TakeReady();
@@ -599,7 +615,7 @@ TEST_F(RaftTest, Snapshot_MatchingSuffixIsKept) {
 
 TEST_F(RaftTest, Restart_KeepsTermVoteAndRedeliversCommitted) {
   RaftNode n(Config(2, {1, 2, 3}), PersistentState{});
-  Message req{.type = MessageType::kVote, .from = 1, .to = 2, .term = 5};
+  Message req = Msg(MessageType::kVote, 1, 2, 5);
   n.Step(req);
   Ready rd = n.TakeReady();
   ASSERT_TRUE(rd.hard_state.has_value());
@@ -609,7 +625,7 @@ TEST_F(RaftTest, Restart_KeepsTermVoteAndRedeliversCommitted) {
   EXPECT_EQ(restarted.term(), 5);
   EXPECT_EQ(restarted.voted_for(), 1);
   EXPECT_FALSE(restarted.HasReady());
-  Message other{.type = MessageType::kVote, .from = 3, .to = 2, .term = 5};
+  Message other = Msg(MessageType::kVote, 3, 2, 5);
   restarted.Step(other);
   rd = restarted.TakeReady();
   ASSERT_EQ(rd.messages.size(), 1u);
@@ -649,7 +665,7 @@ TEST_F(RaftTest, Validate_RejectsBadConfigAndCorruptState) {
 
 TEST_F(RaftTest, Step_IgnoresMessagesForOthersAndNonVoters) {
   RaftNode n(Config(2, {1, 2, 3}), PersistentState{});
-  Message m{.type = MessageType::kAppend, .from = 9, .to = 2, .term = 7};
+  Message m = Msg(MessageType::kAppend, 9, 2, 7);
   n.Step(m);
   m.from = 1;
   m.to = 3;
@@ -660,7 +676,7 @@ TEST_F(RaftTest, Step_IgnoresMessagesForOthersAndNonVoters) {
 
 TEST_F(RaftTest, Step_AnswersStaleLeaderWithCurrentTerm) {
   RaftNode n(Config(2, {1, 2, 3}), PersistentState{HardState{4, kNoNode, 0}, {}, {}});
-  Message stale{.type = MessageType::kAppend, .from = 1, .to = 2, .term = 3};
+  Message stale = Msg(MessageType::kAppend, 1, 2, 3);
   n.Step(stale);
   Ready rd = n.TakeReady();
   ASSERT_EQ(rd.messages.size(), 1u);

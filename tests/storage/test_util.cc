@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace gregor::storage::testing {
@@ -27,9 +28,10 @@ std::string MakeBatch(int records, int64_t timestamp, size_t value_bytes, Compre
                       const std::string& prefix) {
   record::BatchBuilder builder(compression);
   for (int i = 0; i < records; ++i) {
-    std::string value = prefix + "-" + std::to_string(i);
+    // absl::StrCat rather than operator+: GCC 12 warns falsely (-Wrestrict) on the latter.
+    std::string value = absl::StrCat(prefix, "-", i);
     if (value.size() < value_bytes) value.resize(value_bytes, 'x');
-    builder.Add("k" + std::to_string(i), value, timestamp + i);
+    builder.Add(absl::StrCat("k", i), value, timestamp + i);
   }
   auto batch = builder.Build();
   if (!batch.ok()) {

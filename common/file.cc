@@ -1,4 +1,4 @@
-#include "broker/storage/file.h"
+#include "common/file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 #include "common/status.h"
 #include "common/strings.h"
 
-namespace gregor::storage {
+namespace gregor {
 
 absl::Status ErrnoError(std::string_view what, const std::string& path, int err) {
   std::string message = absl::StrCat(ToAbsl(what), " ", path, ": ", std::strerror(err));
@@ -133,4 +133,4 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   return out;
 }
 
-}  // namespace gregor::storage
+}  // namespace gregor

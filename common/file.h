@@ -1,4 +1,4 @@
-// A POSIX file opened for reading and writing, shared by the segment that writes it and the
+// A POSIX file opened for reading and writing, shared by its writer (e.g. a log segment) and the
 // readers holding FileSlices of it (a deleted segment's bytes stay readable until the last
 // slice is gone). All I/O is positional (pread/pwrite), so concurrent readers need no lock.
 #pragma once
@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace gregor::storage {
+namespace gregor {
 
 class File {
  public:
@@ -61,4 +61,4 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
 // Reads a whole (small) file. NotFound if it does not exist.
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
 
-}  // namespace gregor::storage
+}  // namespace gregor
