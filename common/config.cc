@@ -165,6 +165,48 @@ struct FileCloser {
 
 }  // namespace
 
+namespace {
+ConfigKeyDef MakeDef(std::string name, ConfigType type, std::optional<std::string> default_value,
+                     std::string doc, std::optional<double> min, std::optional<double> max) {
+  ConfigKeyDef def;
+  def.name = std::move(name);
+  def.type = type;
+  def.default_value = std::move(default_value);
+  def.doc = std::move(doc);
+  def.min = min;
+  def.max = max;
+  return def;
+}
+}  // namespace
+
+ConfigSchema& ConfigSchema::String(std::string name, std::optional<std::string> default_value,
+                                   std::string doc) {
+  return Define(MakeDef(std::move(name), ConfigType::kString, std::move(default_value),
+                        std::move(doc), std::nullopt, std::nullopt));
+}
+ConfigSchema& ConfigSchema::Int(std::string name, std::optional<std::string> default_value,
+                                std::string doc, std::optional<double> min,
+                                std::optional<double> max) {
+  return Define(MakeDef(std::move(name), ConfigType::kInt, std::move(default_value),
+                        std::move(doc), min, max));
+}
+ConfigSchema& ConfigSchema::Long(std::string name, std::optional<std::string> default_value,
+                                 std::string doc, std::optional<double> min,
+                                 std::optional<double> max) {
+  return Define(MakeDef(std::move(name), ConfigType::kLong, std::move(default_value),
+                        std::move(doc), min, max));
+}
+ConfigSchema& ConfigSchema::Bool(std::string name, std::optional<std::string> default_value,
+                                 std::string doc) {
+  return Define(MakeDef(std::move(name), ConfigType::kBool, std::move(default_value),
+                        std::move(doc), std::nullopt, std::nullopt));
+}
+ConfigSchema& ConfigSchema::List(std::string name, std::optional<std::string> default_value,
+                                 std::string doc) {
+  return Define(MakeDef(std::move(name), ConfigType::kList, std::move(default_value),
+                        std::move(doc), std::nullopt, std::nullopt));
+}
+
 ConfigSchema& ConfigSchema::Define(ConfigKeyDef def) {
   GREGOR_CHECK_MSG(!def.name.empty(), "config key with an empty name");
   GREGOR_CHECK_MSG(Find(def.name) == nullptr, "config key '", def.name, "' defined twice");

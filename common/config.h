@@ -35,6 +35,14 @@ struct ConfigKeyDef {
 class ConfigSchema {
  public:
   ConfigSchema& Define(ConfigKeyDef def);
+  // Shorthands for Define(); defaults are given as text and parsed by the value rules.
+  ConfigSchema& String(std::string name, std::optional<std::string> default_value, std::string doc);
+  ConfigSchema& Int(std::string name, std::optional<std::string> default_value, std::string doc,
+                    std::optional<double> min = std::nullopt, std::optional<double> max = std::nullopt);
+  ConfigSchema& Long(std::string name, std::optional<std::string> default_value, std::string doc,
+                     std::optional<double> min = std::nullopt, std::optional<double> max = std::nullopt);
+  ConfigSchema& Bool(std::string name, std::optional<std::string> default_value, std::string doc);
+  ConfigSchema& List(std::string name, std::optional<std::string> default_value, std::string doc);
   const ConfigKeyDef* Find(std::string_view name) const;
   const std::vector<ConfigKeyDef>& keys() const { return keys_; }
 

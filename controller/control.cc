@@ -276,6 +276,9 @@ ControllerResult<AlterPartitionResponse> AlterPartition(const MetadataImage& ima
         ok = false;
         break;
       }
+      // Only brokers joining the ISR must be usable: a shutting-down sole leader must still be
+      // able to add a caught-up follower so its leadership can move.
+      if (state->InIsr(b)) continue;
       const BrokerRegistration* broker = image.FindBroker(b);
       if (broker == nullptr || !broker->usable()) {
         reject(KafkaErrorCode::kIneligibleReplica,
@@ -287,9 +290,11 @@ ControllerResult<AlterPartitionResponse> AlterPartition(const MetadataImage& ima
     if (!ok) continue;
     PartitionChange pc;
     pc.target_isr = isr;
+    // The leader stays unless it is shutting down and a usable in-sync replica can take over
+    // now (the way a shutting-down sole leader hands its partition over).
     auto next = BuildPartitionChange(*state, pc, UsableIn(image));
     PartitionState now = next ? *next : *state;
-    GREGOR_CHECK(now.leader == state->leader);  // the leader is in the new ISR and usable
+    GREGOR_CHECK(now.leader == state->leader || !UsableIn(image)(state->leader));
     if (next) result.records.push_back(metadata::MakePartitionRecord(change.topic(), change.partition(), *next));
     *out->mutable_state() =
         metadata::MakePartitionRecord(change.topic(), change.partition(), now).partition();
@@ -425,7 +430,7 @@ absl::Status ValidateTopicConfig(const std::string& key, const std::string& valu
   }
   if (key == "min.cleanable.dirty.ratio") {
     double d = 0;
-    if (!absl::SimpleAtod(value, &d) || d < 0 || d > 1) {
+    if (!absl::SimpleAtod(value, &d) || !(d >= 0 && d <= 1)) {  // NaN fails too
       return absl::InvalidArgumentError(absl::StrCat("invalid value '", value,
                                                      "' for topic config '", key,
                                                      "': expected a number between 0 and 1"));
@@ -464,15 +469,18 @@ ControllerResult<CreateTopicsResponse> CreateTopics(const MetadataImage& image,
   ControllerResult<CreateTopicsResponse> result;
   std::vector<int32_t> usable = image.UsableBrokers();
   MetadataImage working = image;  // sees the topics created earlier in this request
-  std::set<std::string> names_in_request;
+  std::map<std::string, int> name_count;
+  for (const TopicSpec& spec : request.topics()) name_count[spec.name()]++;
   for (const TopicSpec& spec : request.topics()) {
     TopicResult* out = result.reply.add_results();
     out->set_name(spec.name());
     auto fail = [&](KafkaErrorCode code, const std::string& message) {
       SetError(out->mutable_error(), code, message);
     };
-    if (!names_in_request.insert(spec.name()).second) {
-      fail(KafkaErrorCode::kInvalidRequest, absl::StrCat("topic '", spec.name(), "' is named twice"));
+    if (name_count[spec.name()] > 1) {
+      // As Kafka: every entry of a duplicated name fails, none is created.
+      fail(KafkaErrorCode::kInvalidRequest,
+           absl::StrCat("topic '", spec.name(), "' is named more than once in the request"));
       continue;
     }
     if (auto s = ValidateTopicName(working, spec.name()); !s.ok()) {
@@ -524,7 +532,20 @@ ControllerResult<CreateTopicsResponse> CreateTopics(const MetadataImage& image,
              "distinct, registered brokers");
         continue;
       }
-      for (auto& [p, replicas] : by_partition) assignment.push_back(replicas);
+      for (auto& [p, replicas] : by_partition) {
+        bool any_usable = false;
+        for (int32_t b : replicas) any_usable = any_usable || image.FindBroker(b)->usable();
+        if (!any_usable) {
+          ok = false;
+          break;
+        }
+        assignment.push_back(replicas);
+      }
+      if (!ok) {
+        fail(KafkaErrorCode::kInvalidReplicaAssignment,
+             "every partition needs at least one live (unfenced) broker among its replicas");
+        continue;
+      }
     } else {
       int32_t partitions = spec.partitions() == -1 ? settings.default_partitions : spec.partitions();
       int32_t rf = spec.replication_factor() == -1 ? settings.default_replication_factor
@@ -559,7 +580,13 @@ ControllerResult<CreateTopicsResponse> CreateTopics(const MetadataImage& image,
     }
     out->set_partitions(static_cast<int32_t>(assignment.size()));
     out->set_replication_factor(static_cast<int32_t>(assignment[0].size()));
-    if (request.validate_only()) continue;
+    if (request.validate_only()) {
+      // Later entries of this request must see the name (collisions, duplicates).
+      MetadataRecord placeholder;
+      placeholder.mutable_topic()->set_name(spec.name());
+      (void)working.ApplyRecord(working.offset(), placeholder);
+      continue;
+    }
 
     std::string topic_id(16, '\0');
     for (char& c : topic_id) c = static_cast<char>((*rng)() & 0xff);
@@ -576,7 +603,7 @@ ControllerResult<CreateTopicsResponse> CreateTopics(const MetadataImage& image,
       for (int32_t r : state.replicas) {
         if (usable_now(r)) state.isr.push_back(r);
       }
-      if (state.isr.empty()) state.isr = state.replicas;  // manual placement on fenced brokers
+
       state.leader = kNoLeader;
       for (int32_t r : state.replicas) {
         if (usable_now(r)) {

@@ -75,9 +75,17 @@ absl::Status MetadataImage::ApplyRecord(int64_t offset, const MetadataRecord& re
       int32_t id = record.has_fence_broker()     ? record.fence_broker().broker_id()
                    : record.has_unfence_broker() ? record.unfence_broker().broker_id()
                                                  : record.broker_shutting_down().broker_id();
+      int64_t epoch = record.has_fence_broker()     ? record.fence_broker().broker_epoch()
+                      : record.has_unfence_broker() ? record.unfence_broker().broker_epoch()
+                                                    : record.broker_shutting_down().broker_epoch();
       auto it = brokers_.find(id);
       if (it == brokers_.end()) {
         return absl::InvalidArgumentError(absl::StrCat("record for unknown broker ", id));
+      }
+      if (it->second.epoch != epoch) {
+        return absl::InvalidArgumentError(absl::StrCat("record for broker ", id, " epoch ", epoch,
+                                                       " but its registration has epoch ",
+                                                       it->second.epoch));
       }
       if (record.has_fence_broker()) {
         it->second.fenced = true;
@@ -99,9 +107,16 @@ absl::Status MetadataImage::ApplyRecord(int64_t offset, const MetadataRecord& re
       t.topic_id = r.topic_id();
       return absl::OkStatus();
     }
-    case MetadataRecord::kRemoveTopic:
-      topics_.erase(record.remove_topic().name());
+    case MetadataRecord::kRemoveTopic: {
+      auto it = topics_.find(record.remove_topic().name());
+      if (it == topics_.end() || it->second.topic_id != record.remove_topic().topic_id()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "remove-topic record for ", record.remove_topic().name(),
+            " does not match an existing topic with that id"));
+      }
+      topics_.erase(it);
       return absl::OkStatus();
+    }
     case MetadataRecord::kPartition: {
       const PartitionRecord& r = record.partition();
       auto it = topics_.find(r.topic());

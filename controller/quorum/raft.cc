@@ -380,35 +380,63 @@ void RaftNode::SendSnapshot(Progress& pr) {
 
 void RaftNode::SendAppend(Progress& pr, bool heartbeat) {
   if (pr.snapshot_in_flight) return;
-  if (pr.probing && pr.probe_sent && !heartbeat) return;
   if (pr.next_index < first_index()) {
     SendSnapshot(pr);
     return;
   }
-  Message m;
-  m.type = MessageType::kAppend;
-  m.to = pr.id;
-  m.term = term_;
-  m.prev_log_index = pr.next_index - 1;
-  std::optional<int64_t> prev_term = TermAt(m.prev_log_index);
-  GREGOR_CHECK(prev_term.has_value());
-  m.prev_log_term = *prev_term;
-  size_t bytes = 0;
-  for (int64_t i = pr.next_index; i <= last_index(); ++i) {
-    const Entry& e = EntryAt(i);
-    if (m.entries.size() >= config_.max_entries_per_append) break;
-    if (!m.entries.empty() && bytes + e.data.size() > config_.max_bytes_per_append) break;
-    bytes += e.data.size();
-    m.entries.push_back(e);
-  }
-  if (m.entries.empty() && !heartbeat) return;
-  m.commit = commit_;
+  // One append at prev = next_index - 1, with entries from next_index up to the limits or
+  // none. Returns the last index sent (0 if none).
+  auto send_one = [&](bool with_entries) {
+    Message m;
+    m.type = MessageType::kAppend;
+    m.to = pr.id;
+    m.term = term_;
+    m.prev_log_index = pr.next_index - 1;
+    std::optional<int64_t> prev_term = TermAt(m.prev_log_index);
+    GREGOR_CHECK(prev_term.has_value());
+    m.prev_log_term = *prev_term;
+    size_t bytes = 0;
+    for (int64_t i = pr.next_index; with_entries && i <= last_index(); ++i) {
+      const Entry& e = EntryAt(i);
+      if (m.entries.size() >= config_.max_entries_per_append) break;
+      if (!m.entries.empty() && bytes + e.data.size() > config_.max_bytes_per_append) break;
+      bytes += e.data.size();
+      m.entries.push_back(e);
+    }
+    m.commit = commit_;
+    pr.commit_sent = std::max(pr.commit_sent, commit_);
+    const int64_t last_sent = m.entries.empty() ? 0 : m.entries.back().index;
+    Send(std::move(m));
+    return last_sent;
+  };
+
   if (pr.probing) {
+    // One probe at a time; a heartbeat repeats it in case it was lost.
+    if (pr.probe_sent && !heartbeat) return;
+    if (pr.next_index > last_index() && !heartbeat) return;
+    send_one(/*with_entries=*/true);
     pr.probe_sent = true;
-  } else if (!m.entries.empty()) {
-    pr.next_index = m.entries.back().index + 1;  // pipelined; a rejection rewinds it
+    return;
   }
-  Send(std::move(m));
+  // Replicating: pipeline up to kMaxInflightAppends appends.
+  bool sent = false;
+  while (pr.next_index <= last_index() && pr.inflight.size() < kMaxInflightAppends) {
+    const int64_t last_sent = send_one(/*with_entries=*/true);
+    pr.next_index = last_sent + 1;
+    pr.inflight.push_back(last_sent);
+    sent = true;
+  }
+  if (sent) return;
+  // A heartbeat with nothing new to send is an empty append at next_index - 1: it carries the
+  // commit index, and if earlier appends were lost the follower rejects it and we rewind. A
+  // caught-up follower that has not been told the commit index gets one right away (prev is
+  // its match index then, so it cannot be rejected).
+  const bool idle_behind_commit = pr.inflight.empty() && pr.commit_sent < commit_;
+  if (heartbeat || idle_behind_commit) send_one(/*with_entries=*/false);
+}
+
+void RaftNode::BroadcastCommit() {
+  for (Progress& pr : progress_) SendAppend(pr, /*heartbeat=*/false);
 }
 
 bool RaftNode::MaybeAdvanceCommit() {
@@ -622,7 +650,7 @@ void RaftNode::HandleSnapshot(const Message& m) {
     Send(std::move(resp));
     return;
   }
-  if (TermAt(s.last_index) == s.last_term) {
+  if (TermAt(s.last_index).has_value()) {
     // Our log contains the snapshot's last entry: keep what follows it (Figure 13, step 6).
     const auto keep_from = static_cast<size_t>(s.last_index - first_index() + 1);
     log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(keep_from));
@@ -661,10 +689,12 @@ void RaftNode::HandleAppendResponse(const Message& m) {
     const bool advanced = m.match_index > pr->match_index;
     if (advanced) pr->match_index = m.match_index;
     pr->next_index = std::max(pr->next_index, pr->match_index + 1);
+    if (pr->probing) pr->inflight.clear();
     pr->probing = false;
     pr->probe_sent = false;
+    std::erase_if(pr->inflight, [&](int64_t last) { return last <= pr->match_index; });
     if (advanced && MaybeAdvanceCommit()) {
-      BroadcastAppend(/*heartbeat=*/true);  // tell everyone the new commit index
+      BroadcastCommit();  // tell everyone the new commit index
     } else {
       SendAppend(*pr, /*heartbeat=*/false);
     }
@@ -678,6 +708,7 @@ void RaftNode::HandleAppendResponse(const Message& m) {
   pr->next_index = retry;
   pr->probing = true;
   pr->probe_sent = false;
+  pr->inflight.clear();
   SendAppend(*pr, /*heartbeat=*/false);
 }
 
@@ -693,8 +724,9 @@ void RaftNode::HandleSnapshotResponse(const Message& m) {
   pr->next_index = std::max(pr->next_index, pr->match_index + 1);
   pr->probing = false;
   pr->probe_sent = false;
+  pr->inflight.clear();
   if (advanced && MaybeAdvanceCommit()) {
-    BroadcastAppend(/*heartbeat=*/true);
+    BroadcastCommit();
   } else {
     SendAppend(*pr, /*heartbeat=*/false);
   }

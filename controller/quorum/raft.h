@@ -204,10 +204,12 @@ class RaftNode {
     int64_t next_index = 1;   // the next entry to send
     int64_t match_index = 0;  // highest index known to match the leader's log
     // Probing: where the follower's log diverges is unknown, so send one append at a time and
-    // do not advance next_index until it answers. Replicating (after a success): pipeline,
-    // next_index advances as entries are sent.
+    // do not advance next_index until it answers. Replicating (after a success): pipeline up
+    // to kMaxInflightAppends appends, next_index advancing as entries are sent.
     bool probing = true;
     bool probe_sent = false;       // probing and an append is outstanding
+    std::vector<int64_t> inflight;  // replicating: last index of each unacknowledged append
+    int64_t commit_sent = 0;        // highest commit index sent in an append
     int ticks_since_heard = 0;     // for check-quorum; 0 on becoming leader (a grace period)
     bool snapshot_in_flight = false;
     int snapshot_ticks = 0;        // ticks since the snapshot was sent (resent after a timeout)
@@ -226,6 +228,9 @@ class RaftNode {
   void SendAppend(Progress& pr, bool heartbeat);
   void SendSnapshot(Progress& pr);
   void BroadcastAppend(bool heartbeat);
+  // After the commit index moved: appends to followers with something to receive, an empty
+  // append to those that are caught up (see SendAppend).
+  void BroadcastCommit();
   bool MaybeAdvanceCommit();
   void HandleAppend(const Message& m);
   void HandleAppendResponse(const Message& m);
@@ -243,6 +248,10 @@ class RaftNode {
   bool IsVoter(NodeId id) const;
   void CheckInvariants() const;
   int Quorum() const { return static_cast<int>(config_.voters.size()) / 2 + 1; }
+
+  // Unacknowledged appends (with entries) per follower while replicating; bounds the memory
+  // and bandwidth spent on a slow follower.
+  static constexpr size_t kMaxInflightAppends = 16;
 
   RaftConfig config_;  // voters sorted
   std::mt19937_64 rng_;

@@ -18,6 +18,8 @@
 // A failure prints the seed. Rerun one seed with
 //   GREGOR_RAFT_SEED=<seed> controller_test --gtest_filter=RaftSimulationTest.<Test>
 // and add GREGOR_RAFT_VERBOSE=1 for the full event trace and the core's debug log.
+// GREGOR_RAFT_SEEDS=<n> / GREGOR_RAFT_STEPS=<n> run n seeds / n chaos events per seed instead
+// of the defaults (for a longer soak).
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -46,6 +48,7 @@ namespace gregor::quorum {
 namespace {
 
 constexpr int64_t kTickUnits = 10;  // simulated time units per node tick
+constexpr int kLivenessEventsMax = 1'000'000;
 
 // --- seed reporting when a GREGOR_CHECK in the core aborts the process ---
 
@@ -78,6 +81,14 @@ std::optional<uint64_t> SeedFromEnv() {
   return std::strtoull(s, nullptr, 10);
 }
 
+// GREGOR_RAFT_SEEDS / GREGOR_RAFT_STEPS override how many seeds a sweep runs and how many
+// chaos events each seed gets (e.g. for a long soak).
+int EnvInt(const char* name, int default_value) {
+  const char* s = std::getenv(name);
+  if (s == nullptr || *s == '\0') return default_value;
+  return static_cast<int>(std::strtol(s, nullptr, 10));
+}
+
 bool Verbose() {
   const char* s = std::getenv("GREGOR_RAFT_VERBOSE");
   return s != nullptr && *s != '\0' && *s != '0';
@@ -97,7 +108,7 @@ struct Stats {
   int64_t truncations = 0;
   int64_t delivered = 0;
   int64_t dropped = 0;
-  int64_t liveness_events = 0;
+  int64_t liveness_ticks = 0;  // the longest liveness phase
 
   void Add(const Stats& o) {
     events += o.events;
@@ -111,7 +122,7 @@ struct Stats {
     truncations += o.truncations;
     delivered += o.delivered;
     dropped += o.dropped;
-    liveness_events = std::max(liveness_events, o.liveness_events);
+    liveness_ticks = std::max(liveness_ticks, o.liveness_ticks);
   }
   std::string ToString() const {
     return absl::StrCat(events, " events, ", leaders, " leaders, ", committed,
@@ -119,7 +130,7 @@ struct Stats {
                         " crashes, ", partitions, " partitions, ", snapshots_installed,
                         " snapshots installed, ", compactions, " compactions, ", truncations,
                         " log truncations, ", delivered, " messages delivered, ", dropped,
-                        " dropped; longest liveness phase ", liveness_events, " events");
+                        " dropped; longest liveness phase ", liveness_ticks, " ticks");
   }
 };
 
@@ -128,18 +139,19 @@ class Simulation {
   Simulation(uint64_t seed, int num_nodes) : seed_(seed), rng_(seed * 0x9E3779B97F4A7C15ULL + 1) {
     // Per-seed world: how hostile the network is, how often things break, how the nodes are
     // configured.
-    drop_pct_ = Uniform(0, 15);
-    dup_pct_ = Uniform(0, 8);
-    max_delay_ = Uniform(2, 20);
+    drop_pct_ = Uniform(0, 20);
+    dup_pct_ = Uniform(0, 10);
+    max_delay_ = Uniform(2, 25);
     ready_delay_max_ = Uniform(0, 6);
     snapshot_every_ = Uniform(3, 25);
-    propose_gap_max_ = Uniform(5, 60);
-    crash_gap_max_ = Uniform(150, 1200);
-    partition_gap_max_ = Uniform(150, 1200);
-    election_ticks_ = static_cast<int>(Uniform(5, 12));
+    propose_gap_max_ = Uniform(3, 40);
+    crash_gap_max_ = Uniform(50, 800);
+    partition_gap_max_ = Uniform(50, 800);
+    partition_ticks_max_ = Uniform(3, 40);
+    election_ticks_ = static_cast<int>(Uniform(4, 10));
     heartbeat_ticks_ = static_cast<int>(Uniform(1, 2));
-    const int64_t batch_choice = Uniform(0, 2);
-    max_entries_per_append_ = batch_choice == 0 ? 1 : batch_choice == 1 ? 4 : 256;
+    const int64_t batch_choice = Uniform(0, 3);
+    max_entries_per_append_ = batch_choice == 0 ? 1 : batch_choice == 1 ? 2 : batch_choice == 2 ? 4 : 256;
 
     for (int i = 0; i < num_nodes; ++i) voters_.push_back(i + 1);
     nodes_.resize(static_cast<size_t>(num_nodes));
@@ -154,11 +166,13 @@ class Simulation {
   }
 
   // Runs `chaos_steps` events of the hostile world, then heals everything and runs until all
-  // nodes applied the same sequence including a few new proposals (at most `liveness_max`
-  // events). Returns the first violation, or "".
-  std::string Run(int chaos_steps, int liveness_max) {
+  // nodes applied the same sequence including a few new proposals (within `liveness_ticks`
+  // ticks of simulated time, and kLivenessEventsMax events as a guard against livelock).
+  // Returns the first violation, or "".
+  std::string Run(int chaos_steps, int liveness_ticks) {
     for (int i = 0; i < chaos_steps && failure_.empty(); ++i) Step();
     if (!failure_.empty()) return Report();
+    if (verbose_) std::fprintf(stderr, "end of chaos phase:%s\n", NodesSummary().c_str());
 
     // Heal: reliable network (delays stay, so reordering stays), no more faults, all up.
     chaos_ = false;
@@ -171,10 +185,12 @@ class Simulation {
     }
     const size_t base = committed_.size();
     int heal_proposals_committed = 0;
+    const int64_t heal_start = now_;
+    const int64_t deadline = now_ + liveness_ticks * kTickUnits;
     int64_t next_propose = now_;
     int i = 0;
-    for (; i < liveness_max && failure_.empty(); ++i) {
-      if (now_ >= next_propose) {
+    for (; i < kLivenessEventsMax && now_ <= deadline && failure_.empty(); ++i) {
+      if (now_ >= next_propose && heal_proposals_committed < 3) {
         next_propose = now_ + 2 * kTickUnits;
         if (SimNode* leader = AnyLeader()) {
           if (leader->raft->Propose(absl::StrCat("h", heal_counter_++)).ok()) {
@@ -190,11 +206,11 @@ class Simulation {
       }
       if (heal_proposals_committed >= 3 && Converged()) break;
     }
-    stats_.liveness_events = i;
+    stats_.liveness_ticks = (now_ - heal_start) / kTickUnits;
     stats_.committed = static_cast<int64_t>(committed_.size());
     if (failure_.empty() && !(heal_proposals_committed >= 3 && Converged())) {
-      Fail(absl::StrCat("liveness: no convergence within ", liveness_max,
-                        " events after healing (", heal_proposals_committed,
+      Fail(absl::StrCat("liveness: no convergence ", (now_ - heal_start) / kTickUnits,
+                        " ticks and ", i, " events after healing (", heal_proposals_committed,
                         " new proposals committed)"));
     }
     return failure_.empty() ? "" : Report();
@@ -240,6 +256,8 @@ class Simulation {
     NodeId from, to;
     int64_t term;
     size_t entries;
+    int64_t prev, commit, match, hint;
+    bool success;
     bool dropped;
   };
 
@@ -428,8 +446,11 @@ class Simulation {
     Event ev = std::move(events_.extract(events_.begin()).value());
     now_ = ev.time;
     ++stats_.events;
-    TraceLine line{now_, ev.kind, ev.node, ev.kind == Kind::kDeliver, ev.message.type,
-                   ev.message.from, ev.message.to, ev.message.term, ev.message.entries.size(),
+    const Message& em = ev.message;
+    TraceLine line{now_,     ev.kind,     ev.node,     ev.kind == Kind::kDeliver,
+                   em.type,  em.from,     em.to,       em.term,
+                   em.entries.size(),     em.prev_log_index, em.commit,
+                   em.match_index,        em.hint_index,     em.success,
                    false};
 
     switch (ev.kind) {
@@ -508,7 +529,7 @@ class Simulation {
         // Random two-way split (possibly isolating one node, possibly no split at all).
         for (size_t k = 0; k < group_.size(); ++k) group_[k] = static_cast<int>(Uniform(0, 1));
         ++stats_.partitions;
-        Schedule(Uniform(5 * kTickUnits, 50 * kTickUnits), Kind::kHeal);
+        Schedule(Uniform(2 * kTickUnits, partition_ticks_max_ * kTickUnits), Kind::kHeal);
         break;
       }
       case Kind::kHeal: {
@@ -639,7 +660,20 @@ class Simulation {
     if (l.node != kNoNode) absl::StrAppend(&s, " node ", l.node);
     if (l.has_message) {
       absl::StrAppend(&s, " ", MessageTypeName(l.type), " ", l.from, "->", l.to, " term ",
-                      l.term, " entries ", l.entries, l.dropped ? " (dropped)" : "");
+                      l.term);
+      switch (l.type) {
+        case MessageType::kAppend:
+          absl::StrAppend(&s, " prev ", l.prev, " entries ", l.entries, " commit ", l.commit);
+          break;
+        case MessageType::kAppendResponse:
+        case MessageType::kInstallSnapshotResponse:
+          absl::StrAppend(&s, l.success ? " ok match " : " rejected hint ",
+                          l.success ? l.match : l.hint);
+          break;
+        default:
+          break;
+      }
+      if (l.dropped) absl::StrAppend(&s, " (dropped)");
     }
     return s;
   }
@@ -649,7 +683,18 @@ class Simulation {
                                  "% delay<=", max_delay_, " election_ticks ", election_ticks_,
                                  " heartbeat_ticks ", heartbeat_ticks_, " snapshot_every ",
                                  snapshot_every_, " max_entries ", max_entries_per_append_,
-                                 "\n  nodes:");
+                                 " partition_ticks<=", partition_ticks_max_,
+                                 "\n  nodes:", NodesSummary());
+    absl::StrAppend(&s, "\n  last events:");
+    const size_t count = std::min<size_t>(trace_next_, trace_.size());
+    for (size_t k = trace_next_ - count; k < trace_next_; ++k) {
+      absl::StrAppend(&s, "\n", FormatTrace(trace_[k % trace_.size()]));
+    }
+    return s;
+  }
+
+  std::string NodesSummary() const {
+    std::string s;
     for (const SimNode& n : nodes_) {
       if (!n.raft) {
         absl::StrAppend(&s, "\n    ", n.id, ": down");
@@ -661,11 +706,6 @@ class Simulation {
                       r.snapshot().last_index, " last ", r.last_index(), "@", r.last_term(),
                       " applied ", n.sm.size());
     }
-    absl::StrAppend(&s, "\n  last events:");
-    const size_t count = std::min<size_t>(trace_next_, trace_.size());
-    for (size_t k = trace_next_ - count; k < trace_next_; ++k) {
-      absl::StrAppend(&s, "\n", FormatTrace(trace_[k % trace_.size()]));
-    }
     return s;
   }
 
@@ -674,7 +714,8 @@ class Simulation {
   const bool verbose_ = Verbose();
 
   int64_t drop_pct_, dup_pct_, max_delay_, ready_delay_max_, snapshot_every_;
-  int64_t propose_gap_max_, crash_gap_max_, partition_gap_max_, max_entries_per_append_;
+  int64_t propose_gap_max_, crash_gap_max_, partition_gap_max_, partition_ticks_max_;
+  int64_t max_entries_per_append_;
   int election_ticks_, heartbeat_ticks_;
 
   std::vector<NodeId> voters_;
@@ -701,18 +742,21 @@ class Simulation {
 struct SweepResult {
   int seeds = 0;
   int failures = 0;
+  uint64_t slowest_liveness_seed = 0;
   Stats stats;
   double seconds = 0;
 };
 
 SweepResult Sweep(int num_nodes, uint64_t first_seed, int seeds, int chaos_steps,
-                  int liveness_max) {
+                  int liveness_ticks) {
   SweepResult result;
+  chaos_steps = EnvInt("GREGOR_RAFT_STEPS", chaos_steps);
   const auto start = std::chrono::steady_clock::now();  // reporting only
   std::vector<uint64_t> to_run;
   if (std::optional<uint64_t> one = SeedFromEnv()) {
     to_run.push_back(*one);
   } else {
+    seeds = EnvInt("GREGOR_RAFT_SEEDS", seeds);
     for (int i = 0; i < seeds; ++i) to_run.push_back(first_seed + static_cast<uint64_t>(i));
   }
   auto previous = std::signal(SIGABRT, OnAbort);
@@ -720,8 +764,11 @@ SweepResult Sweep(int num_nodes, uint64_t first_seed, int seeds, int chaos_steps
   for (uint64_t seed : to_run) {
     g_abort_seed = seed;
     Simulation sim(seed, num_nodes);
-    const std::string failure = sim.Run(chaos_steps, liveness_max);
+    const std::string failure = sim.Run(chaos_steps, liveness_ticks);
     ++result.seeds;
+    if (sim.stats().liveness_ticks > result.stats.liveness_ticks) {
+      result.slowest_liveness_seed = seed;
+    }
     result.stats.Add(sim.stats());
     if (!failure.empty()) {
       ++result.failures;
@@ -733,8 +780,10 @@ SweepResult Sweep(int num_nodes, uint64_t first_seed, int seeds, int chaos_steps
   std::signal(SIGABRT, previous);
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("[ sim      ] %d nodes: %d seeds x %d chaos events in %.1f s: %s\n", num_nodes,
-              result.seeds, chaos_steps, result.seconds, result.stats.ToString().c_str());
+  std::printf("[ sim      ] %d nodes: %d seeds x %d chaos events in %.1f s: %s (seed %llu)\n",
+              num_nodes, result.seeds, chaos_steps, result.seconds,
+              result.stats.ToString().c_str(),
+              static_cast<unsigned long long>(result.slowest_liveness_seed));
   return result;
 }
 
@@ -746,15 +795,15 @@ class RaftSimulationTest : public ::testing::Test {
 };
 
 TEST_F(RaftSimulationTest, ThreeNodes) {
-  SweepResult r = Sweep(3, /*first_seed=*/1, /*seeds=*/2000, /*chaos_steps=*/1500,
-                        /*liveness_max=*/20000);
+  SweepResult r = Sweep(3, /*first_seed=*/1, /*seeds=*/2000, /*chaos_steps=*/5000,
+                        /*liveness_ticks=*/200);
   EXPECT_EQ(r.failures, 0);
   EXPECT_GT(r.stats.committed, 0);
 }
 
 TEST_F(RaftSimulationTest, FiveNodes) {
-  SweepResult r = Sweep(5, /*first_seed=*/1, /*seeds=*/500, /*chaos_steps=*/2500,
-                        /*liveness_max=*/30000);
+  SweepResult r = Sweep(5, /*first_seed=*/1, /*seeds=*/500, /*chaos_steps=*/8000,
+                        /*liveness_ticks=*/200);
   EXPECT_EQ(r.failures, 0);
   EXPECT_GT(r.stats.committed, 0);
 }

@@ -1,0 +1,189 @@
+#include "controller/active_controller.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/logging.h"
+
+namespace gregor::controller {
+
+ActiveController::ActiveController(const ControllerConfig& config, MetadataState* state,
+                                   quorum::QuorumDriver* driver, Clock* clock)
+    : config_(config), state_(state), driver_(driver), clock_(clock) {}
+
+ActiveController::~ActiveController() { Stop(); }
+
+void ActiveController::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void ActiveController::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void ActiveController::Submit(std::string name, Decide decide, Done done) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) {
+    done(absl::UnavailableError("the controller is shutting down"));
+    return;
+  }
+  queue_.push_back({std::move(name), std::move(decide), std::move(done)});
+}
+
+void ActiveController::RecordHeartbeat(int32_t broker_id) {
+  absl::MutexLock lock(&mu_);
+  last_contact_ms_[broker_id] = clock_->SteadyMs();
+}
+
+bool ActiveController::active() const {
+  absl::MutexLock lock(&mu_);
+  return active_;
+}
+
+void ActiveController::OnLeaderChange(quorum::Role role, int64_t term, quorum::NodeId leader) {
+  absl::MutexLock lock(&mu_);
+  bool leader_now = role == quorum::Role::kLeader;
+  if (!leader_now && active_) {
+    Logger("controller")->info("node {} is no longer the active controller (term {}, leader {})",
+                               config_.node_id, term, leader);
+  }
+  is_leader_ = leader_now;
+  leader_term_ = leader_now ? term : -1;
+  if (!leader_now) active_ = false;
+}
+
+void ActiveController::OnApplied(int64_t entry_term) {
+  absl::MutexLock lock(&mu_);
+  if (is_leader_ && !active_ && entry_term == leader_term_) {
+    // Everything committed before this term is applied now: decisions see the whole truth.
+    active_ = true;
+    just_activated_ = true;
+    Logger("controller")->info("node {} became the active controller at term {}", config_.node_id,
+                               leader_term_);
+  }
+}
+
+void ActiveController::Run() {
+  int64_t last_check = 0;
+  while (true) {
+    std::optional<Op> op;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this] { return stopping_ || !queue_.empty(); };
+      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(50));
+      if (stopping_) break;
+      if (!queue_.empty()) {
+        op = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      if (just_activated_) {
+        // Heartbeats are soft state: a new active controller gives every broker a full session.
+        just_activated_ = false;
+        last_contact_ms_.clear();
+        int64_t now = clock_->SteadyMs();
+        state_->WithImage([&](const metadata::MetadataImage& image) {
+          for (const auto& [id, b] : image.brokers()) last_contact_ms_[id] = now;
+          return 0;
+        });
+        last_rebalance_ms_ = now;
+      }
+    }
+    if (op) Process(std::move(*op));
+    int64_t now = clock_->SteadyMs();
+    if (now - last_check >= 50) {
+      last_check = now;
+      CheckSessions();
+      MaybeRebalance();
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  for (Op& op : queue_) op.done(absl::UnavailableError("the controller is shutting down"));
+  queue_.clear();
+}
+
+void ActiveController::Process(Op op) {
+  if (!active()) {
+    op.done(absl::UnavailableError("not the active controller"));
+    return;
+  }
+  std::vector<metadata::MetadataRecord> records = state_->WithImage(op.decide);
+  if (records.empty()) {
+    op.done(state_->applied_offset());
+    return;
+  }
+  metadata::MetadataBatch batch;
+  for (auto& r : records) *batch.add_records() = std::move(r);
+  batch.set_timestamp_ms(clock_->WallMs());
+  struct Outcome {
+    absl::Notification done;
+    absl::StatusOr<int64_t> result;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  int64_t start = clock_->SteadyMs();
+  driver_->Propose(batch.SerializeAsString(), [outcome](absl::StatusOr<int64_t> r) {
+    outcome->result = std::move(r);
+    outcome->done.Notify();
+  });
+  if (!outcome->done.WaitForNotificationWithTimeout(absl::Seconds(10))) {
+    op.done(absl::DeadlineExceededError("the metadata change did not commit within 10 s"));
+    return;
+  }
+  Logger("controller")->debug("{}: committed {} records at offset {} in {} ms", op.name,
+                              batch.records_size(),
+                              outcome->result.ok() ? *outcome->result : -1,
+                              clock_->SteadyMs() - start);
+  op.done(outcome->result);
+}
+
+void ActiveController::CheckSessions() {
+  std::vector<int32_t> stale;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!active_) return;
+    int64_t now = clock_->SteadyMs();
+    state_->WithImage([&](const metadata::MetadataImage& image) {
+      for (const auto& [id, b] : image.brokers()) {
+        if (b.fenced) continue;
+        auto it = last_contact_ms_.find(id);
+        int64_t last = it == last_contact_ms_.end() ? now : it->second;
+        if (it == last_contact_ms_.end()) last_contact_ms_[id] = now;
+        if (now - last > config_.broker_session_timeout_ms) stale.push_back(id);
+      }
+      return 0;
+    });
+  }
+  for (int32_t id : stale) {
+    Logger("controller")->info("broker {} missed heartbeats for {} ms: fencing it", id,
+                               config_.broker_session_timeout_ms);
+    ControlSettings settings = config_.settings;
+    Process({absl::StrCat("fence broker ", id),
+             [id, settings](const metadata::MetadataImage& image) {
+               return FenceBroker(image, id, settings);
+             },
+             [id](absl::StatusOr<int64_t> r) {
+               if (!r.ok()) Logger("controller")->warn("fencing broker {} failed: {}", id, r.status());
+             }});
+  }
+}
+
+void ActiveController::MaybeRebalance() {
+  if (!config_.auto_leader_rebalance) return;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!active_) return;
+    int64_t now = clock_->SteadyMs();
+    if (now - last_rebalance_ms_ < int64_t{config_.leader_imbalance_check_interval_s} * 1000) return;
+    last_rebalance_ms_ = now;
+  }
+  ControlSettings settings = config_.settings;
+  Process({"preferred leader election",
+           [settings](const metadata::MetadataImage& image) {
+             return PreferredLeaderElection(image, settings);
+           },
+           [](absl::StatusOr<int64_t> r) {
+             if (!r.ok()) Logger("controller")->warn("preferred leader election failed: {}", r.status());
+           }});
+}
+
+}  // namespace gregor::controller
