@@ -229,7 +229,7 @@ absl::StatusOr<std::optional<FileSlice>> LogSegment::Read(int64_t start_offset, 
   return FileSlice{log_, start, total};
 }
 
-absl::StatusOr<std::optional<int64_t>> LogSegment::FindOffsetByTimestamp(
+absl::StatusOr<std::optional<TimestampOffset>> LogSegment::FindOffsetByTimestamp(
     int64_t timestamp, int64_t start_offset) const {
   int64_t from_offset = start_offset;
   if (auto entry = time_index_.LookupBefore(timestamp)) {
@@ -246,7 +246,9 @@ absl::StatusOr<std::optional<int64_t>> LogSegment::FindOffsetByTimestamp(
     RETURN_IF_ERROR(log_->ReadExactly(position, bytes.size(), bytes.data()));
     ASSIGN_OR_RETURN(std::vector<record::Record> records, record::DecodeRecords(bytes));
     for (const record::Record& r : records) {
-      if (r.offset >= start_offset && r.timestamp >= timestamp) return r.offset;
+      if (r.offset >= start_offset && r.timestamp >= timestamp) {
+        return TimestampOffset{r.timestamp, r.offset};
+      }
     }
   }
 }

@@ -90,10 +90,10 @@ class LogSegment {
   absl::StatusOr<std::optional<FileSlice>> Read(int64_t start_offset, int64_t max_bytes,
                                                 int64_t max_offset, bool min_one_batch) const;
 
-  // The offset of the first record with timestamp >= `timestamp` (reading records, so
-  // compressed batches are decompressed), at or after `start_offset`. nullopt if none.
-  absl::StatusOr<std::optional<int64_t>> FindOffsetByTimestamp(int64_t timestamp,
-                                                               int64_t start_offset) const;
+  // The first record with timestamp >= `timestamp` (reading records, so compressed batches
+  // are decompressed), at or after `start_offset`: its offset and timestamp. nullopt if none.
+  absl::StatusOr<std::optional<TimestampOffset>> FindOffsetByTimestamp(int64_t timestamp,
+                                                                       int64_t start_offset) const;
 
   // Calls `fn(position, header)` for every batch from the first. DataLoss on a malformed header.
   absl::Status ForEachBatch(

@@ -357,13 +357,13 @@ absl::StatusOr<FileSlice> PartitionLog::Read(Offset start, int64_t max_bytes, Of
   return empty;
 }
 
-absl::StatusOr<std::optional<Offset>> PartitionLog::FetchOffsetByTimestamp(
+absl::StatusOr<std::optional<TimestampOffset>> PartitionLog::FetchOffsetByTimestamp(
     int64_t timestamp) const {
   absl::MutexLock lock(&mu_);
   for (const auto& [base, segment] : segments_) {
     if (segment->max_timestamp() < timestamp) continue;
     ASSIGN_OR_RETURN(auto found, segment->FindOffsetByTimestamp(timestamp, log_start_offset_));
-    if (found) return Offset(*found);
+    if (found) return *found;
   }
   return std::nullopt;
 }

@@ -96,8 +96,9 @@ class PartitionLog {
   absl::StatusOr<FileSlice> Read(Offset start, int64_t max_bytes, Offset max_offset,
                                  bool min_one_batch = true) const;
 
-  // The first offset whose record timestamp is >= `timestamp`; nullopt if none.
-  absl::StatusOr<std::optional<Offset>> FetchOffsetByTimestamp(int64_t timestamp) const;
+  // The first record whose timestamp is >= `timestamp` (its timestamp and offset); nullopt if
+  // none.
+  absl::StatusOr<std::optional<TimestampOffset>> FetchOffsetByTimestamp(int64_t timestamp) const;
 
   // Moves the high watermark, clamped to [log_start_offset, log_end_offset]. Returns the new one.
   Offset UpdateHighWatermark(Offset hw);

@@ -20,24 +20,36 @@ spdlog::logger& Log() {
 
 const char* MessageTypeName(MessageType type) {
   switch (type) {
-    case MessageType::kPreVote: return "PreVote";
-    case MessageType::kPreVoteResponse: return "PreVoteResponse";
-    case MessageType::kVote: return "Vote";
-    case MessageType::kVoteResponse: return "VoteResponse";
-    case MessageType::kAppend: return "Append";
-    case MessageType::kAppendResponse: return "AppendResponse";
-    case MessageType::kInstallSnapshot: return "InstallSnapshot";
-    case MessageType::kInstallSnapshotResponse: return "InstallSnapshotResponse";
+    case MessageType::kPreVote:
+      return "PreVote";
+    case MessageType::kPreVoteResponse:
+      return "PreVoteResponse";
+    case MessageType::kVote:
+      return "Vote";
+    case MessageType::kVoteResponse:
+      return "VoteResponse";
+    case MessageType::kAppend:
+      return "Append";
+    case MessageType::kAppendResponse:
+      return "AppendResponse";
+    case MessageType::kInstallSnapshot:
+      return "InstallSnapshot";
+    case MessageType::kInstallSnapshotResponse:
+      return "InstallSnapshotResponse";
   }
   return "Unknown";
 }
 
 const char* RoleName(Role role) {
   switch (role) {
-    case Role::kFollower: return "follower";
-    case Role::kPreCandidate: return "pre-candidate";
-    case Role::kCandidate: return "candidate";
-    case Role::kLeader: return "leader";
+    case Role::kFollower:
+      return "follower";
+    case Role::kPreCandidate:
+      return "pre-candidate";
+    case Role::kCandidate:
+      return "candidate";
+    case Role::kLeader:
+      return "leader";
   }
   return "unknown";
 }
@@ -121,7 +133,9 @@ int64_t RaftNode::last_index() const {
   return log_.empty() ? snapshot_.last_index : log_.back().index;
 }
 
-int64_t RaftNode::last_term() const { return log_.empty() ? snapshot_.last_term : log_.back().term; }
+int64_t RaftNode::last_term() const {
+  return log_.empty() ? snapshot_.last_term : log_.back().term;
+}
 
 int64_t RaftNode::first_index() const { return snapshot_.last_index + 1; }
 
@@ -147,8 +161,8 @@ void RaftNode::AppendToLog(std::vector<Entry> entries) {
   for (Entry& e : entries) {
     GREGOR_CHECK_MSG(e.index == last_index() + 1, "appending entry ", e.index, " after ",
                      last_index());
-    GREGOR_CHECK_MSG(e.term >= last_term() && e.term <= term_, "appending entry of term ",
-                     e.term, " after term ", last_term(), " at term ", term_);
+    GREGOR_CHECK_MSG(e.term >= last_term() && e.term <= term_, "appending entry of term ", e.term,
+                     " after term ", last_term(), " at term ", term_);
     pending_entries_.push_back(e);
     log_.push_back(std::move(e));
   }
@@ -519,8 +533,8 @@ void RaftNode::Step(const Message& m) {
     case MessageType::kAppend:
     case MessageType::kInstallSnapshot:
       if (role_ == Role::kLeader) {
-        Log().error("node {} is leader at term {} but got {} from {} at the same term",
-                    config_.id, term_, MessageTypeName(m.type), m.from);
+        Log().error("node {} is leader at term {} but got {} from {} at the same term", config_.id,
+                    term_, MessageTypeName(m.type), m.from);
         break;
       }
       if (role_ != Role::kFollower || leader_id_ != m.from) BecomeFollower(term_, m.from);
@@ -543,8 +557,7 @@ void RaftNode::Step(const Message& m) {
 void RaftNode::HandleVoteRequest(const Message& m) {
   const bool pre = m.type == MessageType::kPreVote;
   // Same term: only one vote per term, and none while following a known leader of that term.
-  const bool can_vote = voted_for_ == m.from ||
-                        (voted_for_ == kNoNode && leader_id_ == kNoNode) ||
+  const bool can_vote = voted_for_ == m.from || (voted_for_ == kNoNode && leader_id_ == kNoNode) ||
                         (pre && m.term > term_);
   Message resp;
   resp.type = pre ? MessageType::kPreVoteResponse : MessageType::kVoteResponse;
@@ -626,8 +639,8 @@ void RaftNode::HandleAppend(const Message& m) {
     }
   }
   if (k < m.entries.size()) {
-    AppendToLog(std::vector<Entry>(m.entries.begin() + static_cast<std::ptrdiff_t>(k),
-                                   m.entries.end()));
+    AppendToLog(
+        std::vector<Entry>(m.entries.begin() + static_cast<std::ptrdiff_t>(k), m.entries.end()));
   }
   const int64_t last_new = m.prev_log_index + static_cast<int64_t>(m.entries.size());
   commit_ = std::max(commit_, std::min(m.commit, last_new));
@@ -650,7 +663,7 @@ void RaftNode::HandleSnapshot(const Message& m) {
     Send(std::move(resp));
     return;
   }
-  if (TermAt(s.last_index).has_value()) {
+  if (TermAt(s.last_index) == s.last_term) {
     // Our log contains the snapshot's last entry: keep what follows it (Figure 13, step 6).
     const auto keep_from = static_cast<size_t>(s.last_index - first_index() + 1);
     log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(keep_from));
@@ -783,9 +796,9 @@ void RaftNode::CompactTo(Snapshot snapshot) {
 }
 
 void RaftNode::CheckInvariants() const {
-  GREGOR_CHECK_MSG(snapshot_.last_index <= commit_ && commit_ <= last_index(), "node ",
-                   config_.id, ": snapshot ", snapshot_.last_index, " commit ", commit_,
-                   " last ", last_index());
+  GREGOR_CHECK_MSG(snapshot_.last_index <= commit_ && commit_ <= last_index(), "node ", config_.id,
+                   ": snapshot ", snapshot_.last_index, " commit ", commit_, " last ",
+                   last_index());
   GREGOR_CHECK_MSG(applied_ <= commit_, "node ", config_.id, ": applied ", applied_,
                    " beyond commit ", commit_);
   GREGOR_CHECK(pending_snapshot_to_apply_ || applied_ >= snapshot_.last_index);

@@ -110,7 +110,8 @@ struct Message {
   int64_t hint_index = 0;
 
   // kInstallSnapshot: the leader's snapshot. kInstallSnapshotResponse: match_index =
-  // snapshot.last_index on success.
+  // snapshot.last_index on success (the follower's commit index instead if that is already
+  // beyond the snapshot, which it then ignores).
   Snapshot snapshot;
 };
 
@@ -207,12 +208,12 @@ class RaftNode {
     // do not advance next_index until it answers. Replicating (after a success): pipeline up
     // to kMaxInflightAppends appends, next_index advancing as entries are sent.
     bool probing = true;
-    bool probe_sent = false;       // probing and an append is outstanding
+    bool probe_sent = false;        // probing and an append is outstanding
     std::vector<int64_t> inflight;  // replicating: last index of each unacknowledged append
     int64_t commit_sent = 0;        // highest commit index sent in an append
-    int ticks_since_heard = 0;     // for check-quorum; 0 on becoming leader (a grace period)
+    int ticks_since_heard = 0;      // for check-quorum; 0 on becoming leader (a grace period)
     bool snapshot_in_flight = false;
-    int snapshot_ticks = 0;        // ticks since the snapshot was sent (resent after a timeout)
+    int snapshot_ticks = 0;  // ticks since the snapshot was sent (resent after a timeout)
   };
 
   void BecomeFollower(int64_t term, NodeId leader);
@@ -272,9 +273,9 @@ class RaftNode {
   int election_elapsed_ = 0;  // ticks since the leader was heard from / election started
   int randomized_election_timeout_ = 0;
   int heartbeat_elapsed_ = 0;
-  std::vector<NodeId> votes_granted_;   // current (pre-)election, self included
+  std::vector<NodeId> votes_granted_;  // current (pre-)election, self included
   std::vector<NodeId> votes_rejected_;
-  std::vector<Progress> progress_;      // leader only, one per other voter, sorted by id
+  std::vector<Progress> progress_;  // leader only, one per other voter, sorted by id
 
   // Pending output, handed out by TakeReady(). pending_entries_ is always a suffix of log_.
   HardState last_hard_state_;

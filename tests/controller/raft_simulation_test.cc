@@ -20,6 +20,8 @@
 // and add GREGOR_RAFT_VERBOSE=1 for the full event trace and the core's debug log.
 // GREGOR_RAFT_SEEDS=<n> / GREGOR_RAFT_STEPS=<n> run n seeds / n chaos events per seed instead
 // of the defaults (for a longer soak).
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -33,7 +35,6 @@
 #include <set>
 #include <string>
 #include <tuple>
-#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -98,9 +99,9 @@ bool Verbose() {
 
 struct Stats {
   int64_t events = 0;
-  int64_t leaders = 0;          // distinct (term, leader) pairs
-  int64_t committed = 0;        // length of the longest applied sequence at the end
-  int64_t proposals = 0;        // accepted by a leader
+  int64_t leaders = 0;    // distinct (term, leader) pairs
+  int64_t committed = 0;  // length of the longest applied sequence at the end
+  int64_t proposals = 0;  // accepted by a leader
   int64_t crashes = 0;
   int64_t partitions = 0;
   int64_t snapshots_installed = 0;
@@ -151,7 +152,10 @@ class Simulation {
     election_ticks_ = static_cast<int>(Uniform(4, 10));
     heartbeat_ticks_ = static_cast<int>(Uniform(1, 2));
     const int64_t batch_choice = Uniform(0, 3);
-    max_entries_per_append_ = batch_choice == 0 ? 1 : batch_choice == 1 ? 2 : batch_choice == 2 ? 4 : 256;
+    max_entries_per_append_ = batch_choice == 0   ? 1
+                              : batch_choice == 1 ? 2
+                              : batch_choice == 2 ? 4
+                                                  : 256;
 
     for (int i = 0; i < num_nodes; ++i) voters_.push_back(i + 1);
     nodes_.resize(static_cast<size_t>(num_nodes));
@@ -354,8 +358,7 @@ class Simulation {
                           " not newer than its snapshot at ", d.snapshot.last_index));
       }
       d.snapshot = *rd.snapshot;
-      std::erase_if(d.entries,
-                    [&](const Entry& e) { return e.index <= rd.snapshot->last_index; });
+      std::erase_if(d.entries, [&](const Entry& e) { return e.index <= rd.snapshot->last_index; });
       ++stats_.snapshots_installed;
     }
     if (rd.truncate_from) {
@@ -370,8 +373,8 @@ class Simulation {
       const int64_t expected =
           d.entries.empty() ? d.snapshot.last_index + 1 : d.entries.back().index + 1;
       if (e.index != expected) {
-        Fail(absl::StrCat("node ", n.id, " Ready appends entry ", e.index, ", expected ",
-                          expected));
+        Fail(
+            absl::StrCat("node ", n.id, " Ready appends entry ", e.index, ", expected ", expected));
         return;
       }
       auto [it, inserted] = entry_data_.emplace(std::make_pair(e.index, e.term), e.data);
@@ -425,8 +428,8 @@ class Simulation {
       if (k < committed_.size()) {
         if (committed_[k] != n.sm[k]) {
           Fail(absl::StrCat("state machine safety: node ", n.id, " applied '", n.sm[k],
-                            "' at index ", k + 1, " where another node applied '",
-                            committed_[k], "'"));
+                            "' at index ", k + 1, " where another node applied '", committed_[k],
+                            "'"));
           return;
         }
       } else if (k == committed_.size()) {
@@ -447,10 +450,20 @@ class Simulation {
     now_ = ev.time;
     ++stats_.events;
     const Message& em = ev.message;
-    TraceLine line{now_,     ev.kind,     ev.node,     ev.kind == Kind::kDeliver,
-                   em.type,  em.from,     em.to,       em.term,
-                   em.entries.size(),     em.prev_log_index, em.commit,
-                   em.match_index,        em.hint_index,     em.success,
+    TraceLine line{now_,
+                   ev.kind,
+                   ev.node,
+                   ev.kind == Kind::kDeliver,
+                   em.type,
+                   em.from,
+                   em.to,
+                   em.term,
+                   em.entries.size(),
+                   em.prev_log_index,
+                   em.commit,
+                   em.match_index,
+                   em.hint_index,
+                   em.success,
                    false};
 
     switch (ev.kind) {
@@ -465,8 +478,8 @@ class Simulation {
       case Kind::kDeliver: {
         SimNode& n = node(ev.node);
         const Message& m = ev.message;
-        if (!n.raft || group_[static_cast<size_t>(m.from - 1)] !=
-                           group_[static_cast<size_t>(m.to - 1)]) {
+        if (!n.raft ||
+            group_[static_cast<size_t>(m.from - 1)] != group_[static_cast<size_t>(m.to - 1)]) {
           ++stats_.dropped;
           line.dropped = true;
           break;
@@ -560,8 +573,8 @@ class Simulation {
       auto [it, inserted] = leader_by_term_.emplace(term, n.id);
       if (inserted) ++stats_.leaders;
       if (it->second != n.id) {
-        Fail(absl::StrCat("election safety: nodes ", it->second, " and ", n.id,
-                          " both led term ", term));
+        Fail(absl::StrCat("election safety: nodes ", it->second, " and ", n.id, " both led term ",
+                          term));
         return;
       }
       int64_t& c = max_commit_by_term_[term];
@@ -583,8 +596,8 @@ class Simulation {
         const std::string& applied = committed_[static_cast<size_t>(i - 1)];
         if (!t || applied.compare(0, applied.find(':'), absl::StrCat(*t)) != 0) {
           Fail(absl::StrCat("leader completeness: leader ", n.id, " of term ", r.term(),
-                            " has term ", t ? absl::StrCat(*t) : "none", " at committed index ",
-                            i, " (applied as '", applied, "')"));
+                            " has term ", t ? absl::StrCat(*t) : "none", " at committed index ", i,
+                            " (applied as '", applied, "')"));
           return;
         }
       }
@@ -623,9 +636,9 @@ class Simulation {
         Fail(absl::StrCat("node ", n.id, " disk differs from its state after its Ready: disk ",
                           n.disk.hard_state.term, "/", n.disk.hard_state.voted_for, "/",
                           n.disk.hard_state.commit, " snapshot ", n.disk.snapshot.last_index,
-                          " entries ", n.disk.entries.size(), "; node ", hs.term, "/",
-                          hs.voted_for, "/", hs.commit, " snapshot ", r.snapshot().last_index,
-                          " entries ", r.entries().size()));
+                          " entries ", n.disk.entries.size(), "; node ", hs.term, "/", hs.voted_for,
+                          "/", hs.commit, " snapshot ", r.snapshot().last_index, " entries ",
+                          r.entries().size()));
         return;
       }
       if (r.applied_index() != static_cast<int64_t>(n.sm.size()) ||
@@ -643,14 +656,22 @@ class Simulation {
 
   static const char* KindName(Kind k) {
     switch (k) {
-      case Kind::kTick: return "tick";
-      case Kind::kDeliver: return "deliver";
-      case Kind::kProcessReady: return "ready";
-      case Kind::kPropose: return "propose";
-      case Kind::kCrash: return "crash";
-      case Kind::kRestart: return "restart";
-      case Kind::kPartition: return "partition";
-      case Kind::kHeal: return "heal";
+      case Kind::kTick:
+        return "tick";
+      case Kind::kDeliver:
+        return "deliver";
+      case Kind::kProcessReady:
+        return "ready";
+      case Kind::kPropose:
+        return "propose";
+      case Kind::kCrash:
+        return "crash";
+      case Kind::kRestart:
+        return "restart";
+      case Kind::kPartition:
+        return "partition";
+      case Kind::kHeal:
+        return "heal";
     }
     return "?";
   }
@@ -659,8 +680,7 @@ class Simulation {
     std::string s = absl::StrCat("  t=", l.time, " ", KindName(l.kind));
     if (l.node != kNoNode) absl::StrAppend(&s, " node ", l.node);
     if (l.has_message) {
-      absl::StrAppend(&s, " ", MessageTypeName(l.type), " ", l.from, "->", l.to, " term ",
-                      l.term);
+      absl::StrAppend(&s, " ", MessageTypeName(l.type), " ", l.from, "->", l.to, " term ", l.term);
       switch (l.type) {
         case MessageType::kAppend:
           absl::StrAppend(&s, " prev ", l.prev, " entries ", l.entries, " commit ", l.commit);
@@ -679,12 +699,11 @@ class Simulation {
   }
 
   std::string Report() {
-    std::string s = absl::StrCat(failure_, "\n  world: drop ", drop_pct_, "% dup ", dup_pct_,
-                                 "% delay<=", max_delay_, " election_ticks ", election_ticks_,
-                                 " heartbeat_ticks ", heartbeat_ticks_, " snapshot_every ",
-                                 snapshot_every_, " max_entries ", max_entries_per_append_,
-                                 " partition_ticks<=", partition_ticks_max_,
-                                 "\n  nodes:", NodesSummary());
+    std::string s = absl::StrCat(
+        failure_, "\n  world: drop ", drop_pct_, "% dup ", dup_pct_, "% delay<=", max_delay_,
+        " election_ticks ", election_ticks_, " heartbeat_ticks ", heartbeat_ticks_,
+        " snapshot_every ", snapshot_every_, " max_entries ", max_entries_per_append_,
+        " partition_ticks<=", partition_ticks_max_, "\n  nodes:", NodesSummary());
     absl::StrAppend(&s, "\n  last events:");
     const size_t count = std::min<size_t>(trace_next_, trace_.size());
     for (size_t k = trace_next_ - count; k < trace_next_; ++k) {
@@ -701,8 +720,8 @@ class Simulation {
         continue;
       }
       const RaftNode& r = *n.raft;
-      absl::StrAppend(&s, "\n    ", n.id, ": ", RoleName(r.role()), " term ", r.term(),
-                      " leader ", r.leader_id(), " commit ", r.commit_index(), " snapshot ",
+      absl::StrAppend(&s, "\n    ", n.id, ": ", RoleName(r.role()), " term ", r.term(), " leader ",
+                      r.leader_id(), " commit ", r.commit_index(), " snapshot ",
                       r.snapshot().last_index, " last ", r.last_index(), "@", r.last_term(),
                       " applied ", n.sm.size());
     }
@@ -728,9 +747,9 @@ class Simulation {
   int64_t counter_ = 0;
   int64_t heal_counter_ = 0;
 
-  std::vector<std::string> committed_;                    // longest applied sequence
-  std::map<int64_t, NodeId> leader_by_term_;              // over the whole run
-  std::map<int64_t, int64_t> max_commit_by_term_;         // commit index reached by a leader
+  std::vector<std::string> committed_;             // longest applied sequence
+  std::map<int64_t, NodeId> leader_by_term_;       // over the whole run
+  std::map<int64_t, int64_t> max_commit_by_term_;  // commit index reached by a leader
   std::map<std::pair<int64_t, int64_t>, std::string> entry_data_;  // (index, term) -> data
 
   std::vector<TraceLine> trace_ = std::vector<TraceLine>(40);
@@ -778,11 +797,9 @@ SweepResult Sweep(int num_nodes, uint64_t first_seed, int seeds, int chaos_steps
     }
   }
   std::signal(SIGABRT, previous);
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("[ sim      ] %d nodes: %d seeds x %d chaos events in %.1f s: %s (seed %llu)\n",
-              num_nodes, result.seeds, chaos_steps, result.seconds,
-              result.stats.ToString().c_str(),
+              num_nodes, result.seeds, chaos_steps, result.seconds, result.stats.ToString().c_str(),
               static_cast<unsigned long long>(result.slowest_liveness_seed));
   return result;
 }

@@ -66,7 +66,7 @@ TEST(LogSegmentTest, AppendReadAndIndexes) {
   // timestamps 1250..1254 (batch 25, offsets 225..229) at offset 228.
   auto by_time = seg.FindOffsetByTimestamp(1253, 0);
   ASSERT_TRUE(by_time.ok() && by_time->has_value());
-  EXPECT_EQ(**by_time, 228);
+  EXPECT_EQ((*by_time)->offset, 228);
   by_time = seg.FindOffsetByTimestamp(999999, 0);
   ASSERT_TRUE(by_time.ok());
   EXPECT_FALSE(by_time->has_value());

@@ -305,7 +305,7 @@ TEST_F(PartitionLogTest, FetchOffsetByTimestamp) {
   auto at = [&](int64_t ts) -> int64_t {
     auto found = log->FetchOffsetByTimestamp(ts);
     EXPECT_TRUE(found.ok());
-    return found->has_value() ? (*found)->value() : -1;
+    return found->has_value() ? (*found)->offset : -1;
   };
   EXPECT_EQ(at(0), 0);
   EXPECT_EQ(at(1000), 0);

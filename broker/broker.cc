@@ -1,0 +1,125 @@
+#include "broker/broker.h"
+
+#include <sys/resource.h>
+
+#include <atomic>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "broker/controller_link.h"
+#include "broker/kafka/kafka_apis.h"
+#include "broker/kafka/kafka_server.h"
+#include "broker/replica_manager.h"
+#include "broker/storage/log_manager.h"
+#include "common/logging.h"
+#include "common/status.h"
+
+namespace gregor::broker {
+namespace {
+
+// Segment files stay open: allow as many descriptors as the hard limit permits.
+void RaiseFileLimit() {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+class BrokerImpl final : public Broker {
+ public:
+  BrokerImpl(BrokerConfig config, Clock* clock) : config_(std::move(config)), clock_(clock) {}
+  ~BrokerImpl() override { Shutdown(); }
+
+  absl::Status Start() override {
+    auto log = Logger("broker");
+    log->info("starting broker: {}", config_.Describe());
+    RaiseFileLimit();
+    storage::LogManagerConfig logs_config;
+    logs_config.log_dirs = config_.log_dirs;
+    logs_config.default_log_config = config_.log;
+    logs_config.retention_check_interval_ms = config_.retention_check_interval_ms;
+    logs_config.recovery_point_checkpoint_interval_ms = config_.recovery_point_checkpoint_interval_ms;
+    logs_config.high_watermark_checkpoint_interval_ms = config_.hw_checkpoint_interval_ms;
+    ASSIGN_OR_RETURN(logs_, storage::LogManager::Open(logs_config, clock_));
+
+    link_ = std::make_unique<ControllerLink>(config_, clock_);
+    replicas_ = std::make_unique<ReplicaManager>(config_, logs_.get());
+    ASSIGN_OR_RETURN(int64_t epoch, link_->Register(absl::Seconds(60)));
+    link_->Start([this](std::shared_ptr<const metadata::MetadataImage> image) {
+      replicas_->Reconcile(*image);
+    });
+    if (!link_->WaitForMetadata(epoch, absl::Seconds(60))) {
+      return absl::DeadlineExceededError(
+          "the metadata stream did not reach this broker's registration within 60 s");
+    }
+    log->info("metadata replayed up to offset {}", link_->image()->offset());
+
+    apis_ = std::make_unique<KafkaApis>(config_, replicas_.get(), link_.get(), clock_);
+    server_ = std::make_unique<KafkaServer>(config_, apis_.get());
+    RETURN_IF_ERROR(server_->Start());
+
+    ticker_ = std::thread([this] { TickLoop(); });
+    started_ = true;
+    return absl::OkStatus();
+  }
+
+  void Shutdown() override {
+    if (shut_down_.exchange(true)) return;
+    auto log = Logger("broker");
+    if (started_) {
+      log->info("controlled shutdown: moving leaderships away");
+      int32_t remaining = link_->ControlledShutdown(absl::Milliseconds(config_.controlled_shutdown_timeout_ms));
+      if (remaining > 0) {
+        log->warn("{} partition(s) still led here (no other in-sync replica)", remaining);
+      }
+    }
+    if (server_) server_->Stop();
+    {
+      absl::MutexLock lock(&tick_mu_);
+      stopping_ = true;
+    }
+    if (ticker_.joinable()) ticker_.join();
+    if (started_) link_->FenceSelf();
+    if (link_) link_->Stop();
+    if (logs_) {
+      absl::Status s = logs_->Shutdown();
+      if (!s.ok()) log->error("closing the logs failed: {}", s.message());
+    }
+    log->info("broker {} stopped", config_.node_id);
+  }
+
+ private:
+  void TickLoop() {
+    while (true) {
+      {
+        absl::MutexLock lock(&tick_mu_);
+        auto stop = [this] { return stopping_; };
+        if (tick_mu_.AwaitWithTimeout(absl::Condition(&stop), absl::Milliseconds(100))) return;
+      }
+      absl::Status s = logs_->Tick();
+      if (!s.ok()) Logger("broker")->warn("periodic log work: {}", s.message());
+    }
+  }
+
+  const BrokerConfig config_;
+  Clock* const clock_;
+  std::unique_ptr<storage::LogManager> logs_;
+  std::unique_ptr<ControllerLink> link_;
+  std::unique_ptr<ReplicaManager> replicas_;
+  std::unique_ptr<KafkaApis> apis_;
+  std::unique_ptr<KafkaServer> server_;
+  std::thread ticker_;
+  absl::Mutex tick_mu_;
+  bool stopping_ ABSL_GUARDED_BY(tick_mu_) = false;
+  bool started_ = false;
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Broker>> Broker::Create(BrokerConfig config, Clock* clock) {
+  return std::unique_ptr<Broker>(new BrokerImpl(std::move(config), clock));
+}
+
+}  // namespace gregor::broker

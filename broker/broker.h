@@ -1,0 +1,28 @@
+// gregor-broker: wires storage, the controller link, the replica manager and the Kafka listener,
+// and runs the start-up and shutdown sequences.
+//
+// Start-up: open and recover the logs; register with the controller (new broker epoch); replay
+// the metadata up to the registration; make this broker leader/follower of what the metadata
+// says; open the Kafka listener; heartbeat (the controller unfences the broker once its metadata
+// has caught up). Shutdown (SIGTERM): controlled shutdown (leaderships move away first), close
+// the listener, close the logs cleanly (clean-shutdown marker), ask to be fenced.
+#pragma once
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "broker/broker_config.h"
+#include "common/clock.h"
+
+namespace gregor::broker {
+
+class Broker {
+ public:
+  static absl::StatusOr<std::unique_ptr<Broker>> Create(BrokerConfig config, Clock* clock);
+  virtual ~Broker() = default;
+  virtual absl::Status Start() = 0;
+  // Controlled shutdown then a clean stop. Idempotent.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace gregor::broker

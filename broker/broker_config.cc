@@ -1,0 +1,183 @@
+#include "broker/broker_config.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status.h"
+#include "common/strings.h"
+#include "common/voters.h"
+
+namespace gregor::broker {
+
+const ConfigSchema& BrokerConfigSchema() {
+  static const ConfigSchema* schema = [] {
+    auto* s = new ConfigSchema;
+    s->Int("node.id", std::nullopt, "This broker's id (unique in the cluster).", 0)
+        .String("listeners", "PLAINTEXT://127.0.0.1:9092", "The Kafka listener, PLAINTEXT://host:port.")
+        .String("advertised.listeners", std::nullopt,
+                "The Kafka listener address given to clients (default: listeners).")
+        .String("replication.listener", "127.0.0.1:19092",
+                "host:port of the gRPC listener followers fetch from.")
+        .List("log.dirs", std::nullopt, "Directories holding partition logs (comma-separated).")
+        .List("log.dir", std::nullopt, "Alias of log.dirs.")
+        .String("controller.quorum.voters", std::nullopt,
+                "The controller quorum: id@host:port entries, comma-separated.")
+        .String("broker.rack", "", "Rack of this broker (informational).")
+        .Int("num.partitions", "1", "Partitions of auto-created topics.", 1, 100000)
+        .Int("default.replication.factor", "1", "Replication factor of auto-created topics.", 1, 32767)
+        .Bool("auto.create.topics.enable", "true",
+              "Create a topic when a client asks for metadata of an unknown one.")
+        .Int("min.insync.replicas", "1",
+             "acks=all writes need at least this many in-sync replicas (topic default).", 1)
+        .Long("log.segment.bytes", "1073741824", "Segment size.", 14, 2147483647)
+        .Long("log.roll.ms", "604800000", "Roll a segment after this long.", 1)
+        .Long("log.roll.hours", std::nullopt, "log.roll.ms in hours (log.roll.ms wins).", 1)
+        .Long("log.retention.ms", "604800000", "Delete segments older than this (-1: never).", -1)
+        .Long("log.retention.minutes", std::nullopt, "log.retention.ms in minutes.", -1)
+        .Long("log.retention.hours", std::nullopt, "log.retention.ms in hours.", -1)
+        .Long("log.retention.bytes", "-1", "Delete old segments beyond this size (-1: no limit).", -1)
+        .Long("log.retention.check.interval.ms", "300000", "How often retention runs.", 1)
+        .Int("log.index.interval.bytes", "4096", "Bytes between offset-index entries.", 0)
+        .Long("log.flush.interval.messages", "9223372036854775807",
+              "fsync after this many messages.", 1)
+        .Long("log.flush.interval.ms", "9223372036854775807", "fsync after this long.", 0)
+        .Long("log.flush.offset.checkpoint.interval.ms", "60000",
+              "How often recovery points are checkpointed.", 1)
+        .Int("message.max.bytes", "1048588", "Largest record batch accepted.", 0)
+        .String("log.message.timestamp.type", "CreateTime", "CreateTime or LogAppendTime.")
+        .String("log.cleanup.policy", "delete", "delete or compact.")
+        .Int("replica.lag.time.max.ms", "30000",
+             "A follower not caught up for this long leaves the ISR.", 1)
+        .Int("replica.fetch.max.bytes", "1048576", "Bytes per partition per follower fetch.", 1)
+        .Int("replica.fetch.wait.max.ms", "500", "Longest wait of a follower fetch.", 0)
+        .Long("replica.fetch.response.max.bytes", "10485760", "Bytes per follower fetch response.", 1)
+        .Long("replica.high.watermark.checkpoint.interval.ms", "5000",
+              "How often high watermarks are checkpointed.", 1)
+        .Int("broker.heartbeat.interval.ms", "250", "How often to heartbeat the controller.", 10)
+        .Int("controlled.shutdown.timeout.ms", "30000",
+             "How long SIGTERM waits for leadership to move away.", 0)
+        .Int("socket.request.max.bytes", "104857600", "Largest request accepted.", 1024)
+        .Int("num.network.threads", "2", "Threads serving Kafka connections.", 1, 64)
+        .Int("num.io.threads", "4", "Threads doing disk work for requests.", 1, 256)
+        .String("log.level", "info", "trace, debug, info, warn, error or off.");
+    return s;
+  }();
+  return *schema;
+}
+
+absl::Status ParseListener(std::string_view value, std::string* host, int32_t* port) {
+  std::string_view v = value;
+  if (absl::StartsWith(ToAbsl(v), "PLAINTEXT://")) v.remove_prefix(12);
+  if (v.find("://") != std::string_view::npos || v.find(',') != std::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listener '", ToAbsl(value), "' is not supported: use one PLAINTEXT://host:port"));
+  }
+  if (!v.empty() && v.front() == ':') {
+    *host = "0.0.0.0";
+    std::string dummy;
+    return SplitHostPort(absl::StrCat("0.0.0.0", ToAbsl(v)), &dummy, port);
+  }
+  return SplitHostPort(v, host, port);
+}
+
+absl::Status BrokerConfig::Validate() const {
+  if (node_id < 0) return absl::InvalidArgumentError("node.id is required");
+  if (log_dirs.empty()) return absl::InvalidArgumentError("log.dirs is required");
+  if (controller_voters.empty()) {
+    return absl::InvalidArgumentError("controller.quorum.voters is required");
+  }
+  if (listen_port == replication_port && (listen_host == replication_host || listen_host == "0.0.0.0")) {
+    return absl::InvalidArgumentError("listeners and replication.listener must use different ports");
+  }
+  return log.Validate();
+}
+
+std::string BrokerConfig::Describe() const {
+  return absl::StrCat("node.id=", node_id, " kafka=", listen_host, ":", listen_port,
+                      " advertised=", advertised_host, ":", advertised_port,
+                      " replication=", replication_host, ":", replication_port,
+                      " log.dirs=", absl::StrJoin(log_dirs, ","));
+}
+
+absl::StatusOr<BrokerConfig> LoadBrokerConfig(const std::string& path,
+                                              const std::vector<std::string>& overrides) {
+  const ConfigSchema& schema = BrokerConfigSchema();
+  absl::StatusOr<Config> loaded =
+      path.empty() ? Config::Parse(schema, "", "(defaults)") : Config::LoadFile(schema, path);
+  if (!loaded.ok()) return loaded.status();
+  Config& c = *loaded;
+  for (const std::string& o : overrides) RETURN_IF_ERROR(c.ApplyOverride(o));
+  for (const char* required : {"node.id", "controller.quorum.voters"}) {
+    if (!c.IsSet(required)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "missing required config '", required, "' (set it in the file or with --override)"));
+    }
+  }
+  BrokerConfig b;
+  b.node_id = c.GetInt("node.id");
+  RETURN_IF_ERROR(ParseListener(c.GetString("listeners"), &b.listen_host, &b.listen_port));
+  if (c.IsSet("advertised.listeners")) {
+    RETURN_IF_ERROR(
+        ParseListener(c.GetString("advertised.listeners"), &b.advertised_host, &b.advertised_port));
+  } else {
+    b.advertised_host = b.listen_host == "0.0.0.0" ? "127.0.0.1" : b.listen_host;
+    b.advertised_port = b.listen_port;
+  }
+  RETURN_IF_ERROR(SplitHostPort(c.GetString("replication.listener"), &b.replication_host,
+                                &b.replication_port));
+  b.log_dirs = c.IsSet("log.dirs") ? c.GetList("log.dirs") : c.GetList("log.dir");
+  if (b.log_dirs.empty()) {
+    return absl::InvalidArgumentError("missing required config 'log.dirs'");
+  }
+  auto voters = ParseQuorumVoters(c.GetString("controller.quorum.voters"));
+  if (!voters.ok()) return voters.status();
+  b.controller_voters = *voters;
+  b.rack = c.GetString("broker.rack");
+  b.num_partitions = c.GetInt("num.partitions");
+  b.default_replication_factor = static_cast<int16_t>(c.GetInt("default.replication.factor"));
+  b.auto_create_topics = c.GetBool("auto.create.topics.enable");
+  b.min_insync_replicas = c.GetInt("min.insync.replicas");
+  b.log.segment_bytes = c.GetLong("log.segment.bytes");
+  b.log.segment_ms = c.IsSet("log.roll.ms") || !c.IsSet("log.roll.hours")
+                         ? c.GetLong("log.roll.ms")
+                         : c.GetLong("log.roll.hours") * 3600000;
+  if (c.IsSet("log.retention.ms")) {
+    b.log.retention_ms = c.GetLong("log.retention.ms");
+  } else if (c.IsSet("log.retention.minutes")) {
+    b.log.retention_ms = c.GetLong("log.retention.minutes") * 60000;
+  } else if (c.IsSet("log.retention.hours")) {
+    b.log.retention_ms = c.GetLong("log.retention.hours") * 3600000;
+  } else {
+    b.log.retention_ms = c.GetLong("log.retention.ms");
+  }
+  b.log.retention_bytes = c.GetLong("log.retention.bytes");
+  b.log.index_interval_bytes = c.GetInt("log.index.interval.bytes");
+  b.log.flush_messages = c.GetLong("log.flush.interval.messages");
+  b.log.flush_ms = c.GetLong("log.flush.interval.ms");
+  b.log.max_message_bytes = c.GetInt("message.max.bytes");
+  std::string ts = c.GetString("log.message.timestamp.type");
+  if (ts == "LogAppendTime") {
+    b.log.timestamp_type = storage::TimestampType::kLogAppendTime;
+  } else if (ts != "CreateTime") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "log.message.timestamp.type must be CreateTime or LogAppendTime, got '", ts, "'"));
+  }
+  b.log.cleanup_policy = c.GetString("log.cleanup.policy");
+  b.retention_check_interval_ms = c.GetLong("log.retention.check.interval.ms");
+  b.recovery_point_checkpoint_interval_ms = c.GetLong("log.flush.offset.checkpoint.interval.ms");
+  b.hw_checkpoint_interval_ms = c.GetLong("replica.high.watermark.checkpoint.interval.ms");
+  b.replica_lag_time_max_ms = c.GetInt("replica.lag.time.max.ms");
+  b.replica_fetch_max_bytes = c.GetInt("replica.fetch.max.bytes");
+  b.replica_fetch_wait_max_ms = c.GetInt("replica.fetch.wait.max.ms");
+  b.replica_fetch_response_max_bytes = c.GetLong("replica.fetch.response.max.bytes");
+  b.broker_heartbeat_interval_ms = c.GetInt("broker.heartbeat.interval.ms");
+  b.controlled_shutdown_timeout_ms = c.GetInt("controlled.shutdown.timeout.ms");
+  b.socket_request_max_bytes = c.GetInt("socket.request.max.bytes");
+  b.num_network_threads = c.GetInt("num.network.threads");
+  b.num_io_threads = c.GetInt("num.io.threads");
+  b.log_level = c.GetString("log.level");
+  RETURN_IF_ERROR(b.Validate());
+  return b;
+}
+
+}  // namespace gregor::broker

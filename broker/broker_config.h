@@ -1,0 +1,62 @@
+// gregor-broker's configuration: Kafka's key names from server.properties and --override,
+// turned once into this plain struct.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "broker/storage/log_config.h"
+#include "common/config.h"
+
+namespace gregor::broker {
+
+struct BrokerConfig {
+  int32_t node_id = -1;                      // node.id
+  std::string listen_host;                   // from listeners=PLAINTEXT://host:port
+  int32_t listen_port = 9092;
+  std::string advertised_host;               // from advertised.listeners (default: listeners)
+  int32_t advertised_port = 9092;
+  std::string replication_host = "127.0.0.1";  // replication.listener=host:port
+  int32_t replication_port = 19092;
+  std::vector<std::string> log_dirs;         // log.dirs (or log.dir)
+  std::map<int32_t, std::string> controller_voters;  // controller.quorum.voters
+  std::string rack;                          // broker.rack
+
+  int32_t num_partitions = 1;                // num.partitions (auto-created topics)
+  int16_t default_replication_factor = 1;    // default.replication.factor
+  bool auto_create_topics = true;            // auto.create.topics.enable
+  int32_t min_insync_replicas = 1;           // min.insync.replicas (default for topics)
+  storage::LogConfig log;                    // log.* defaults for every topic
+  int64_t retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
+  int64_t recovery_point_checkpoint_interval_ms = 60000;  // log.flush.offset.checkpoint.interval.ms
+  int64_t hw_checkpoint_interval_ms = 5000;  // replica.high.watermark.checkpoint.interval.ms
+
+  int32_t replica_lag_time_max_ms = 30000;   // replica.lag.time.max.ms
+  int32_t replica_fetch_max_bytes = 1048576; // replica.fetch.max.bytes
+  int32_t replica_fetch_wait_max_ms = 500;   // replica.fetch.wait.max.ms
+  int64_t replica_fetch_response_max_bytes = 10485760;  // replica.fetch.response.max.bytes
+  int32_t broker_heartbeat_interval_ms = 250;  // broker.heartbeat.interval.ms
+  int32_t controlled_shutdown_timeout_ms = 30000;  // controlled.shutdown.timeout.ms
+
+  int32_t socket_request_max_bytes = 104857600;  // socket.request.max.bytes
+  int32_t num_network_threads = 2;           // num.network.threads
+  int32_t num_io_threads = 4;                // num.io.threads
+  std::string log_level = "info";            // log.level
+
+  absl::Status Validate() const;
+  std::string Describe() const;  // one line for the start-up log
+};
+
+const ConfigSchema& BrokerConfigSchema();
+
+// Loads `path` (may be empty: defaults only), applies `overrides` ("key=value"), validates.
+absl::StatusOr<BrokerConfig> LoadBrokerConfig(const std::string& path,
+                                              const std::vector<std::string>& overrides);
+
+// Parses "PLAINTEXT://host:port" (a single listener; an empty host means 0.0.0.0).
+absl::Status ParseListener(std::string_view value, std::string* host, int32_t* port);
+
+}  // namespace gregor::broker

@@ -1,0 +1,78 @@
+// The broker's connection to the controller quorum: registration (a new broker epoch per
+// process start), heartbeats every broker.heartbeat.interval.ms, the metadata stream that
+// keeps this broker's MetadataImage current, and controlled shutdown.
+//
+// Threads: a heartbeat thread and a metadata-watch thread, both started by Start(). The image is
+// published as an immutable shared_ptr; `on_update` runs on the watch thread after each change.
+// If the controller is unreachable the broker keeps its last image and keeps retrying (rotating
+// through the quorum members and following NOT_CONTROLLER hints).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/broker_config.h"
+#include "common/clock.h"
+#include "common/metadata/metadata_image.h"
+#include "controller/client/controller_client.h"
+
+namespace grpc {
+class ClientContext;
+}
+
+namespace gregor::broker {
+
+class ControllerLink {
+ public:
+  using OnUpdate = std::function<void(std::shared_ptr<const metadata::MetadataImage>)>;
+
+  ControllerLink(const BrokerConfig& config, Clock* clock);
+  ~ControllerLink();
+
+  // Registers this broker; retries until `timeout`. Returns the new broker epoch.
+  absl::StatusOr<int64_t> Register(absl::Duration timeout);
+  // Starts heartbeats and the metadata stream (from offset 1: the whole image).
+  void Start(OnUpdate on_update);
+  // Waits until the image includes offset `offset` (e.g. this broker's registration).
+  bool WaitForMetadata(int64_t offset, absl::Duration timeout);
+  // Asks the controller to move this broker's leaderships away, retrying while some remain
+  // (their followers may still be catching up) until `timeout`. Returns how many remain.
+  int32_t ControlledShutdown(absl::Duration timeout);
+  // Last heartbeat, asking to be fenced now (the broker is exiting).
+  void FenceSelf();
+  void Stop();
+
+  std::shared_ptr<const metadata::MetadataImage> image() const;
+  int64_t broker_epoch() const { return epoch_.load(); }
+  bool fenced() const { return fenced_.load(); }
+  controller::ControllerClient& client() { return client_; }
+
+ private:
+  void HeartbeatLoop();
+  void WatchLoop();
+
+  const BrokerConfig config_;
+  Clock* const clock_;
+  controller::ControllerClient client_;
+  std::string incarnation_id_;
+  std::atomic<int64_t> epoch_{-1};
+  std::atomic<bool> fenced_{true};
+  std::atomic<bool> stopping_{false};
+  OnUpdate on_update_;
+
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const metadata::MetadataImage> image_ ABSL_GUARDED_BY(mu_);
+  int64_t applied_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  grpc::ClientContext* watch_context_ ABSL_GUARDED_BY(mu_) = nullptr;
+
+  std::thread heartbeat_thread_;
+  std::thread watch_thread_;
+};
+
+}  // namespace gregor::broker

@@ -1,0 +1,94 @@
+// The broker's Kafka request handlers: decode a request body, act on the replica manager, the
+// metadata image or the controller, and encode the response body.
+//
+// Handlers are synchronous and may block briefly (disk appends, a controller round trip); the
+// server runs them off its network threads. Fetch and acks=all Produce may have to wait for a
+// partition to change; they are split into a first pass (Begin*), a check (*Satisfied) that the
+// server re-runs when a waited-on partition changes, and the final encoding (Finish*).
+//
+// Thread-safety: all methods are thread-safe (state lives in the replica manager and link).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/broker_config.h"
+#include "broker/controller_link.h"
+#include "broker/kafka/protocol/api.h"
+#include "broker/kafka/protocol/messages.h"
+#include "broker/replica_manager.h"
+#include "common/clock.h"
+
+namespace gregor::broker {
+
+class KafkaApis {
+ public:
+  KafkaApis(const BrokerConfig& config, ReplicaManager* replicas, ControllerLink* link,
+            Clock* clock);
+
+  // What a handler produced: a response body to frame and send, or none (acks=0 produce), or a
+  // request so malformed the connection must close (as Kafka does).
+  struct Outcome {
+    std::optional<kafka::Writer> body;
+    bool close_connection = false;
+    std::string close_reason;
+  };
+
+  // ApiVersions, Metadata, ListOffsets, CreateTopics, DeleteTopics (and unknown or unsupported
+  // requests, which close the connection).
+  Outcome HandleSimple(const kafka::RequestHeader& header);
+
+  // ---- Produce ------------------------------------------------------------------------------
+  struct ProduceState {
+    kafka::ProduceRequest request;
+    kafka::ProduceResponse response;
+    struct Pending {  // an acks=all append waiting for the high watermark
+      size_t topic = 0, partition = 0;
+      storage::TopicPartition tp;
+      int64_t required_offset = 0;  // HW must reach this
+    };
+    std::vector<Pending> pending;
+    std::vector<storage::TopicPartition> touched;
+    int32_t timeout_ms = 0;
+  };
+  // Appends every partition's batches. nullopt body in Outcome for acks=0 is decided in Finish.
+  absl::StatusOr<ProduceState> BeginProduce(const kafka::RequestHeader& header);
+  bool ProduceSatisfied(ProduceState& state);
+  Outcome FinishProduce(ProduceState& state, bool timed_out);
+
+  // ---- Fetch ----------------------------------------------------------------------------------
+  struct FetchState {
+    kafka::FetchRequest request;
+    kafka::FetchResponse response;
+    size_t bytes = 0;
+    bool has_error = false;
+    std::vector<storage::TopicPartition> partitions;
+  };
+  absl::StatusOr<FetchState> ReadFetch(const kafka::RequestHeader& header);
+  // Re-reads the partitions of a waiting fetch.
+  void RereadFetch(FetchState& state);
+  bool FetchSatisfied(const FetchState& state) const;
+  Outcome FinishFetch(FetchState& state);
+
+  ReplicaManager* replicas() { return replicas_; }
+
+ private:
+  Outcome HandleApiVersions(const kafka::RequestHeader& header);
+  Outcome HandleMetadata(const kafka::RequestHeader& header);
+  Outcome HandleListOffsets(const kafka::RequestHeader& header);
+  Outcome HandleCreateTopics(const kafka::RequestHeader& header);
+  Outcome HandleDeleteTopics(const kafka::RequestHeader& header);
+  void FillFetch(FetchState& state);
+  // Asks the controller to create `topics` with broker defaults (auto-creation).
+  void AutoCreateTopics(const std::vector<std::string>& topics);
+
+  const BrokerConfig config_;
+  ReplicaManager* const replicas_;
+  ControllerLink* const link_;
+  Clock* const clock_;
+};
+
+}  // namespace gregor::broker

@@ -1,0 +1,307 @@
+#include "broker/kafka/kafka_server.h"
+
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+
+#include <asio.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+
+namespace gregor::broker {
+
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using storage::TopicPartition;
+
+namespace {
+
+// Runs `*work` on `pool` and resumes the calling coroutine on its own executor (its strand).
+// The completion is a timer cancelled from the pool via the strand: the strand runs the cancel
+// only after this coroutine is suspended in the wait, so it cannot be missed. (Parameters are
+// pointers the caller keeps alive: GCC 12 mishandles class-type coroutine parameters.)
+awaitable<void> RunOnPool(asio::thread_pool* pool, const std::function<void()>* work) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer done(ex, std::chrono::steady_clock::time_point::max());
+  asio::post(*pool, [work, &done, ex] {
+    (*work)();
+    asio::post(ex, [&done] { done.cancel(); });
+  });
+  asio::error_code ec;
+  co_await done.async_wait(asio::redirect_error(use_awaitable, ec));
+}
+
+}  // namespace
+
+struct KafkaServer::Impl {
+  Impl(const BrokerConfig& config, KafkaApis* apis)
+      : config(config), apis(apis), pool(static_cast<size_t>(config.num_io_threads)),
+        acceptor(io) {}
+
+  const BrokerConfig config;
+  KafkaApis* const apis;
+  asio::io_context io;
+  asio::thread_pool pool;
+  tcp::acceptor acceptor;
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopped{false};
+  std::atomic<int64_t> connections{0};
+
+  awaitable<void> Listen() {
+    while (true) {
+      asio::error_code ec;
+      tcp::socket socket(asio::make_strand(io));
+      co_await acceptor.async_accept(socket, asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || stopped) co_return;
+        Logger("kafka")->warn("accept failed: {}", ec.message());
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      auto ex = socket.get_executor();
+      asio::co_spawn(ex, Serve(std::move(socket)), asio::detached);
+    }
+  }
+
+  // Waits until `check()` (run on the I/O pool) is true or `deadline` passes; wakes early when
+  // any of `partitions` changes.
+  awaitable<bool> WaitUntil(const std::vector<TopicPartition>* partitions_ptr,
+                            std::chrono::steady_clock::time_point deadline,
+                            const std::function<bool()>* check_ptr) {
+    const auto& partitions = *partitions_ptr;
+    const auto& check = *check_ptr;
+    auto ex = co_await asio::this_coro::executor;
+    while (true) {
+      auto timer = std::make_shared<asio::steady_timer>(ex, deadline);
+      auto woken = std::make_shared<bool>(false);
+      auto waiter = std::make_shared<PartitionWaiter>();
+      std::weak_ptr<asio::steady_timer> weak_timer = timer;
+      waiter->wake = [ex, weak_timer, woken] {
+        asio::post(ex, [weak_timer, woken] {
+          *woken = true;
+          if (auto t = weak_timer.lock()) t->cancel();
+        });
+      };
+      // Register before checking, so a change right after the check still wakes us.
+      for (const TopicPartition& tp : partitions) apis->replicas()->AddWaiter(tp, waiter);
+      bool done = false;
+      std::function<void()> work = [&done, &check] { done = check(); };
+      co_await RunOnPool(&pool, &work);
+      if (done) co_return true;
+      if (std::chrono::steady_clock::now() >= deadline || stopped) co_return false;
+      if (!*woken) {
+        asio::error_code ec;
+        co_await timer->async_wait(asio::redirect_error(use_awaitable, ec));
+      }
+    }
+  }
+
+  // Writes a whole response frame: owned chunks with write(), file slices with sendfile().
+  awaitable<void> WriteFrame(tcp::socket* socket_ptr, kafka::Writer* frame) {
+    tcp::socket& socket = *socket_ptr;
+    std::vector<kafka::Chunk> chunks = std::move(*frame).TakeChunks();
+    std::vector<asio::const_buffer> pending;
+    for (size_t i = 0; i <= chunks.size(); ++i) {
+      const FileSlice* slice = i < chunks.size() ? std::get_if<FileSlice>(&chunks[i]) : nullptr;
+      if (i < chunks.size() && slice == nullptr) {
+        const std::string& bytes = std::get<std::string>(chunks[i]);
+        if (!bytes.empty()) pending.push_back(asio::buffer(bytes));
+        continue;
+      }
+      if (!pending.empty()) {
+        co_await asio::async_write(socket, pending, use_awaitable);
+        pending.clear();
+      }
+      if (slice != nullptr && slice->size > 0) co_await SendFile(&socket, slice);
+    }
+  }
+
+  awaitable<void> SendFile(tcp::socket* socket_ptr, const FileSlice* slice_ptr) {
+    tcp::socket& socket = *socket_ptr;
+    const FileSlice& slice = *slice_ptr;
+    socket.native_non_blocking(true);
+    off_t offset = static_cast<off_t>(slice.position);
+    int64_t remaining = slice.size;
+    while (remaining > 0) {
+      ssize_t n = ::sendfile(socket.native_handle(), slice.file->fd(), &offset,
+                             static_cast<size_t>(std::min<int64_t>(remaining, 1 << 30)));
+      if (n > 0) {
+        remaining -= n;
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        co_await socket.async_wait(tcp::socket::wait_write, use_awaitable);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+        // No sendfile for this pair: copy through memory.
+        auto bytes = ReadSlice(FileSlice{slice.file, offset, remaining});
+        if (!bytes.ok()) throw std::runtime_error(std::string(bytes.status().message()));
+        co_await asio::async_write(socket, asio::buffer(*bytes), use_awaitable);
+        co_return;
+      }
+      // n == 0 (file shorter than expected) or a socket error: the connection cannot continue.
+      throw std::runtime_error(absl::StrCat("sendfile failed: ", n == 0 ? "short file" : std::strerror(errno)));
+    }
+  }
+
+  awaitable<void> Serve(tcp::socket socket) {
+    std::string peer;
+    try {
+      peer = absl::StrCat(socket.remote_endpoint().address().to_string(), ":",
+                          socket.remote_endpoint().port());
+    } catch (...) {
+    }
+    connections++;
+    auto log = Logger("kafka");
+    try {
+      std::string prefix(4, '\0');
+      while (!stopped) {
+        asio::error_code ec;
+        co_await asio::async_read(socket, asio::buffer(prefix), asio::redirect_error(use_awaitable, ec));
+        if (ec) break;  // closed by the client
+        auto size = kafka::DecodeFrameSize(prefix, config.socket_request_max_bytes);
+        if (!size.ok()) {
+          log->warn("closing connection from {}: {}", peer, size.status().message());
+          break;
+        }
+        auto frame = std::make_shared<std::string>(static_cast<size_t>(*size), '\0');
+        co_await asio::async_read(socket, asio::buffer(*frame), use_awaitable);
+        auto header = kafka::ParseRequestHeader(*frame);
+        if (!header.ok()) {
+          log->warn("closing connection from {}: bad request header: {}", peer, header.status().message());
+          break;
+        }
+        KafkaApis::Outcome outcome;
+        if (header->api_key == kafka::ApiKey::kProduce &&
+            kafka::IsSupportedForDecoding(header->api_key, header->api_version)) {
+          co_await HandleProduce(&*header, &outcome);
+        } else if (header->api_key == kafka::ApiKey::kFetch &&
+                   kafka::IsSupportedForDecoding(header->api_key, header->api_version)) {
+          co_await HandleFetch(&*header, &outcome);
+        } else {
+          const kafka::RequestHeader& h = *header;
+          std::function<void()> work = [this, &h, &outcome] { outcome = apis->HandleSimple(h); };
+          co_await RunOnPool(&pool, &work);
+        }
+        if (outcome.close_connection) {
+          log->warn("closing connection from {} ({} v{}, client {}): {}", peer,
+                    kafka::ApiKeyName(header->api_key), header->api_version,
+                    header->client_id.value_or(""), outcome.close_reason);
+          break;
+        }
+        if (outcome.body) {
+          kafka::Writer response = kafka::FrameResponse(header->api_key, header->api_version,
+                                                        header->correlation_id, std::move(*outcome.body));
+          if (!response.status().ok()) {
+            log->error("cannot frame a response to {}: {}", peer, response.status().message());
+            break;
+          }
+          co_await WriteFrame(&socket, &response);
+        }
+      }
+    } catch (const std::exception& e) {
+      log->debug("connection from {} ended: {}", peer, e.what());
+    }
+    asio::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    connections--;
+  }
+
+  awaitable<void> HandleProduce(const kafka::RequestHeader* header_ptr, KafkaApis::Outcome* result) {
+    const kafka::RequestHeader& header = *header_ptr;
+    using State = absl::StatusOr<KafkaApis::ProduceState>;
+    auto state = std::make_shared<State>(absl::UnknownError("not run"));
+    std::function<void()> work = [this, &header, state] { *state = apis->BeginProduce(header); };
+    co_await RunOnPool(&pool, &work);
+    if (!state->ok()) {
+      result->close_connection = true;
+      result->close_reason = std::string(state->status().message());
+      co_return;
+    }
+    KafkaApis::ProduceState& s = **state;
+    bool done = s.pending.empty() || apis->ProduceSatisfied(s);
+    if (!done) {
+      std::vector<TopicPartition> tps;
+      for (const auto& p : s.pending) tps.push_back(p.tp);
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(s.timeout_ms);
+      std::function<bool()> check = [this, state] { return apis->ProduceSatisfied(**state); };
+      done = co_await WaitUntil(&tps, deadline, &check);
+    }
+    *result = apis->FinishProduce(s, !done);
+  }
+
+  awaitable<void> HandleFetch(const kafka::RequestHeader* header_ptr, KafkaApis::Outcome* result) {
+    const kafka::RequestHeader& header = *header_ptr;
+    using State = absl::StatusOr<KafkaApis::FetchState>;
+    auto state = std::make_shared<State>(absl::UnknownError("not run"));
+    std::function<void()> work = [this, &header, state] { *state = apis->ReadFetch(header); };
+    co_await RunOnPool(&pool, &work);
+    if (!state->ok()) {
+      result->close_connection = true;
+      result->close_reason = std::string(state->status().message());
+      co_return;
+    }
+    KafkaApis::FetchState& s = **state;
+    if (!apis->FetchSatisfied(s)) {
+      auto deadline = std::chrono::steady_clock::now() +
+                      std::chrono::milliseconds(std::min(s.request.max_wait_ms, 60000));
+      std::function<bool()> check = [this, state] {
+        apis->RereadFetch(**state);
+        return apis->FetchSatisfied(**state);
+      };
+      co_await WaitUntil(&s.partitions, deadline, &check);
+    }
+    *result = apis->FinishFetch(s);
+  }
+};
+
+KafkaServer::KafkaServer(const BrokerConfig& config, KafkaApis* apis)
+    : impl_(std::make_unique<Impl>(config, apis)) {}
+
+KafkaServer::~KafkaServer() { Stop(); }
+
+absl::Status KafkaServer::Start() {
+  asio::error_code ec;
+  auto address = asio::ip::make_address(impl_->config.listen_host, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listeners: '", impl_->config.listen_host, "' is not an IP address"));
+  }
+  tcp::endpoint endpoint(address, static_cast<uint16_t>(impl_->config.listen_port));
+  impl_->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(endpoint, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", impl_->config.listen_host, ":",
+                                               impl_->config.listen_port, ": ", ec.message()));
+  }
+  bound_port_ = impl_->acceptor.local_endpoint().port();
+  asio::co_spawn(impl_->io, impl_->Listen(), asio::detached);
+  for (int i = 0; i < impl_->config.num_network_threads; ++i) {
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  }
+  Logger("kafka")->info("Kafka listener on {}:{}", impl_->config.listen_host, bound_port_);
+  return absl::OkStatus();
+}
+
+void KafkaServer::Stop() {
+  if (!impl_ || impl_->stopped.exchange(true)) return;
+  asio::post(impl_->io, [this] {
+    asio::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  impl_->io.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->pool.join();
+}
+
+}  // namespace gregor::broker

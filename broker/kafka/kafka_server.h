@@ -1,0 +1,39 @@
+// The broker's Kafka listener: an Asio TCP server with C++20 coroutines.
+//
+// One coroutine per connection, on its own strand: read a size-prefixed frame, parse the
+// header, run the handler off the network threads (on an I/O thread pool), write the response —
+// one request at a time, so responses leave in request order (as Kafka guarantees). Long-poll
+// Fetch and acks=all Produce wait on a timer that partition changes cancel. Fetch records go
+// out with sendfile(2) straight from the segment files.
+//
+// A malformed frame, an oversized request or an unknown API closes that connection only.
+#pragma once
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "broker/broker_config.h"
+#include "broker/kafka/kafka_apis.h"
+
+namespace gregor::broker {
+
+class KafkaServer {
+ public:
+  KafkaServer(const BrokerConfig& config, KafkaApis* apis);
+  ~KafkaServer();
+
+  // Binds the listener and starts the network threads.
+  absl::Status Start();
+  // Closes the listener and every connection, and joins the threads. Idempotent.
+  void Stop();
+  int bound_port() const { return bound_port_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int bound_port_ = 0;
+};
+
+}  // namespace gregor::broker
