@@ -10,6 +10,9 @@
 #include "broker/kafka/kafka_apis.h"
 #include "broker/kafka/kafka_server.h"
 #include "broker/replica_manager.h"
+#include "broker/replication/isr_manager.h"
+#include "broker/replication/replica_fetcher.h"
+#include "broker/replication/replication_service.h"
 #include "broker/storage/log_manager.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -44,7 +47,26 @@ class BrokerImpl final : public Broker {
     ASSIGN_OR_RETURN(logs_, storage::LogManager::Open(logs_config, clock_));
 
     link_ = std::make_unique<ControllerLink>(config_, clock_);
-    replicas_ = std::make_unique<ReplicaManager>(config_, logs_.get());
+    replicas_ = std::make_unique<ReplicaManager>(config_, logs_.get(), clock_);
+    isr_ = std::make_unique<IsrManager>(replicas_.get(), link_.get(), clock_, config_.node_id,
+                                        std::max(100, config_.replica_lag_time_max_ms / 4));
+    fetchers_ = std::make_unique<FetcherManager>(config_, replicas_.get(), link_.get(), clock_);
+    replicas_->SetRoleListener([this](const std::shared_ptr<Partition>& partition,
+                                      Partition::Transition transition) {
+      metadata::PartitionState state = partition->state();
+      if (state.leader == config_.node_id) {
+        fetchers_->Unfollow(partition->topic_partition());
+      } else if (transition == Partition::Transition::kBecameFollower ||
+                 transition == Partition::Transition::kUpdated) {
+        fetchers_->Follow(partition, state.leader, state.leader_epoch);
+      }
+    });
+    replicas_->SetRemovalListener([this](const storage::TopicPartition& tp) { fetchers_->Unfollow(tp); });
+    // Followers may fetch from us as soon as the metadata makes us a leader.
+    replication_ = std::make_unique<ReplicationServer>(config_, replicas_.get(), link_.get(),
+                                                       isr_.get(), clock_);
+    RETURN_IF_ERROR(replication_->Start());
+    isr_->Start();
     ASSIGN_OR_RETURN(int64_t epoch, link_->Register(absl::Seconds(60)));
     link_->Start([this](std::shared_ptr<const metadata::MetadataImage> image) {
       replicas_->Reconcile(*image);
@@ -75,6 +97,9 @@ class BrokerImpl final : public Broker {
       }
     }
     if (server_) server_->Stop();
+    if (fetchers_) fetchers_->Stop();
+    if (replication_) replication_->Stop();
+    if (isr_) isr_->Stop();
     {
       absl::MutexLock lock(&tick_mu_);
       stopping_ = true;
@@ -107,6 +132,9 @@ class BrokerImpl final : public Broker {
   std::unique_ptr<storage::LogManager> logs_;
   std::unique_ptr<ControllerLink> link_;
   std::unique_ptr<ReplicaManager> replicas_;
+  std::unique_ptr<IsrManager> isr_;
+  std::unique_ptr<FetcherManager> fetchers_;
+  std::unique_ptr<ReplicationServer> replication_;
   std::unique_ptr<KafkaApis> apis_;
   std::unique_ptr<KafkaServer> server_;
   std::thread ticker_;

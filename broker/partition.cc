@@ -4,16 +4,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/errors.h"
 #include "common/logging.h"
 
 namespace gregor::broker {
 
 Partition::Partition(storage::TopicPartition tp, std::shared_ptr<storage::PartitionLog> log,
-                     int32_t local_broker)
-    : tp_(std::move(tp)), log_(std::move(log)), local_broker_(local_broker) {}
+                     int32_t local_broker, int64_t replica_lag_time_max_ms)
+    : tp_(std::move(tp)),
+      log_(std::move(log)),
+      local_broker_(local_broker),
+      leader_(local_broker, replica_lag_time_max_ms) {}
 
-Partition::Transition Partition::ApplyState(const metadata::PartitionState& state) {
+Partition::Transition Partition::ApplyState(const metadata::PartitionState& state, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   if (have_state_ && state.leader_epoch < state_.leader_epoch) return Transition::kNone;  // stale
   bool was_leader = have_state_ && state_.leader == local_broker_;
@@ -25,13 +27,15 @@ Partition::Transition Partition::ApplyState(const metadata::PartitionState& stat
   bool leader_now = state.leader == local_broker_;
   auto log = Logger("replica");
   if (leader_now && (!was_leader || epoch_changed)) {
-    // A new leader records (epoch, LEO) at once, so it can answer truncation questions for this
-    // epoch even before it appends anything (KAFKA-7415).
-    absl::Status s = log_->AssignEpochStartOffset(LeaderEpoch(state.leader_epoch), log_->log_end_offset());
+    // A new leader records (epoch, LEO) at once, so it can answer divergence questions for this
+    // epoch before it appends anything (KAFKA-7415).
+    int64_t leo = log_->log_end_offset().value();
+    absl::Status s = log_->AssignEpochStartOffset(LeaderEpoch(state.leader_epoch), Offset(leo));
     if (!s.ok()) log->error("{}: cannot record epoch start: {}", tp_.DirName(), s.message());
-    replica_leo_.clear();
-    log->info("became leader of {} at epoch {} (ISR [{}])", tp_.DirName(), state.leader_epoch,
-              absl::StrJoin(state.isr, ","));
+    leader_.Reset(state.replicas, state.isr, leo, now_ms);
+    log->info("became leader of {} at epoch {} (ISR [{}], log end {}, hw {})", tp_.DirName(),
+              state.leader_epoch, absl::StrJoin(state.isr, ","), leo, log_->high_watermark().value());
+    MaybeAdvanceHighWatermarkLocked();
     return Transition::kBecameLeader;
   }
   if (!leader_now && (was_leader || epoch_changed)) {
@@ -39,11 +43,20 @@ Partition::Transition Partition::ApplyState(const metadata::PartitionState& stat
               state.leader);
     return Transition::kBecameFollower;
   }
+  if (leader_now) {
+    leader_.UpdateFromMetadata(state.replicas, state.isr);
+    MaybeAdvanceHighWatermarkLocked();
+  }
   if (changed && old_isr != state.isr) {
     log->info("{} ISR [{}] -> [{}]", tp_.DirName(), absl::StrJoin(old_isr, ","),
               absl::StrJoin(state.isr, ","));
   }
   return changed ? Transition::kUpdated : Transition::kNone;
+}
+
+void Partition::SetMinInsyncReplicas(int32_t n) {
+  absl::MutexLock lock(&mu_);
+  min_isr_ = std::max(1, n);
 }
 
 bool Partition::is_leader() const {
@@ -66,40 +79,50 @@ metadata::PartitionState Partition::state() const {
   return state_;
 }
 
-absl::StatusOr<storage::LogAppendInfo> Partition::AppendAsLeader(std::string* batches, int16_t acks,
-                                                                 int32_t min_insync_replicas) {
-  int32_t epoch = 0;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!have_state_ || state_.leader != local_broker_) {
-      return KafkaError(KafkaErrorCode::kNotLeaderOrFollower,
-                        absl::StrCat("broker ", local_broker_, " is not the leader of ", tp_.DirName()));
-    }
-    if (acks == -1 && static_cast<int32_t>(state_.isr.size()) < min_insync_replicas) {
-      return KafkaError(KafkaErrorCode::kNotEnoughReplicas,
-                        absl::StrCat(tp_.DirName(), " has ", state_.isr.size(),
-                                     " in-sync replica(s); min.insync.replicas is ",
-                                     min_insync_replicas));
-    }
-    epoch = state_.leader_epoch;
+int32_t Partition::min_insync_replicas() const {
+  absl::MutexLock lock(&mu_);
+  return min_isr_;
+}
+
+absl::StatusOr<storage::LogAppendInfo> Partition::AppendAsLeader(std::string* batches, int16_t acks) {
+  absl::MutexLock lock(&mu_);
+  if (!have_state_ || state_.leader != local_broker_) {
+    return KafkaError(KafkaErrorCode::kNotLeaderOrFollower,
+                      absl::StrCat("broker ", local_broker_, " is not the leader of ", tp_.DirName()));
   }
-  auto info = log_->AppendAsLeader(batches, LeaderEpoch(epoch));
-  if (info.ok()) MaybeAdvanceHighWatermark();
+  if (acks == -1 && static_cast<int32_t>(state_.isr.size()) < min_isr_) {
+    return KafkaError(KafkaErrorCode::kNotEnoughReplicas,
+                      absl::StrCat(tp_.DirName(), " has ", state_.isr.size(),
+                                   " in-sync replica(s); min.insync.replicas is ", min_isr_));
+  }
+  // Under the partition lock: appends, epochs and the high watermark move together.
+  auto info = log_->AppendAsLeader(batches, LeaderEpoch(state_.leader_epoch));
+  if (info.ok()) MaybeAdvanceHighWatermarkLocked();
   return info;
 }
 
-bool Partition::MaybeAdvanceHighWatermark() {
+std::optional<KafkaErrorCode> Partition::CheckAppendCommitted(int64_t required_offset) const {
   absl::MutexLock lock(&mu_);
-  if (!have_state_ || state_.leader != local_broker_) return false;
-  int64_t hw = log_->log_end_offset().value();
-  for (int32_t r : state_.isr) {
-    if (r == local_broker_) continue;
-    auto it = replica_leo_.find(r);
-    hw = std::min(hw, it == replica_leo_.end() ? log_->high_watermark().value() : it->second);
+  if (!have_state_ || state_.leader != local_broker_) return KafkaErrorCode::kNotLeaderOrFollower;
+  if (log_->high_watermark().value() >= required_offset) {
+    if (static_cast<int32_t>(leader_.MaximalIsr().size()) < min_isr_) {
+      return KafkaErrorCode::kNotEnoughReplicasAfterAppend;
+    }
+    return KafkaErrorCode::kNone;
   }
-  Offset old = log_->high_watermark();
-  if (hw <= old.value()) return false;
-  log_->UpdateHighWatermark(Offset(hw));
+  if (static_cast<int32_t>(state_.isr.size()) < min_isr_) {
+    // The ISR shrank under the write: it will not be committed with enough copies.
+    return KafkaErrorCode::kNotEnoughReplicasAfterAppend;
+  }
+  return std::nullopt;
+}
+
+bool Partition::MaybeAdvanceHighWatermarkLocked() {
+  if (!have_state_ || state_.leader != local_broker_) return false;
+  auto hw = leader_.NewHighWatermark(log_->log_end_offset().value(), log_->high_watermark().value(),
+                                     min_isr_);
+  if (!hw) return false;
+  log_->UpdateHighWatermark(Offset(*hw));
   return true;
 }
 
@@ -130,6 +153,137 @@ PartitionOffsets Partition::Offsets() const {
   o.high_watermark = log_->high_watermark();
   o.log_end_offset = log_->log_end_offset();
   return o;
+}
+
+std::optional<IsrChange> Partition::MakeIsrChangeLocked(std::vector<int32_t> isr) {
+  leader_.SetInFlight(isr);
+  IsrChange change;
+  change.tp = tp_;
+  change.leader_epoch = state_.leader_epoch;
+  change.partition_epoch = state_.partition_epoch;
+  change.new_isr = std::move(isr);
+  Logger("replica")->info("{}: asking the controller to change the ISR [{}] -> [{}]", tp_.DirName(),
+                          absl::StrJoin(state_.isr, ","), absl::StrJoin(change.new_isr, ","));
+  return change;
+}
+
+Partition::FollowerFetchResult Partition::HandleFollowerFetch(
+    const FollowerFetch& fetch, int64_t now_ms, const std::function<bool(int32_t)>& eligible) {
+  FollowerFetchResult result;
+  absl::MutexLock lock(&mu_);
+  if (!have_state_ || state_.leader != local_broker_) {
+    result.error = KafkaErrorCode::kNotLeaderOrFollower;
+    return result;
+  }
+  if (fetch.current_leader_epoch < state_.leader_epoch) {
+    result.error = KafkaErrorCode::kFencedLeaderEpoch;
+    return result;
+  }
+  if (fetch.current_leader_epoch > state_.leader_epoch) {
+    result.error = KafkaErrorCode::kUnknownLeaderEpoch;  // our metadata is behind
+    return result;
+  }
+  if (!state_.IsReplica(fetch.replica)) {
+    result.error = KafkaErrorCode::kNotLeaderOrFollower;
+    return result;
+  }
+  const int64_t leo = log_->log_end_offset().value();
+  // Divergence (Fetch v12+): does the follower's last epoch end where it thinks on our log?
+  if (fetch.last_fetched_epoch >= 0) {
+    storage::EpochEndOffset end = log_->EndOffsetForEpoch(LeaderEpoch(fetch.last_fetched_epoch));
+    if (end.epoch < fetch.last_fetched_epoch || end.end_offset < fetch.fetch_offset) {
+      result.diverging = end;
+      result.offsets = Offsets();
+      return result;
+    }
+  }
+  if (fetch.fetch_offset < log_->log_start_offset().value() || fetch.fetch_offset > leo) {
+    result.error = KafkaErrorCode::kOffsetOutOfRange;
+    result.offsets = Offsets();
+    return result;
+  }
+  leader_.OnFollowerFetch(fetch.replica, fetch.fetch_offset, leo, now_ms);
+  result.high_watermark_moved = MaybeAdvanceHighWatermarkLocked();
+  if (auto expand = leader_.IsrToExpand(log_->high_watermark().value(), eligible)) {
+    result.isr_change = MakeIsrChangeLocked(*expand);
+  }
+  if (fetch.fetch_offset < leo) {
+    auto slice = log_->Read(Offset(fetch.fetch_offset), std::max(fetch.max_bytes, 1), Offset(leo));
+    if (!slice.ok()) {
+      result.error = ToKafkaErrorCode(slice.status());
+    } else {
+      result.records = *slice;
+    }
+  }
+  result.offsets = Offsets();
+  return result;
+}
+
+std::optional<IsrChange> Partition::MaybeShrinkIsr(int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  if (!have_state_ || state_.leader != local_broker_) return std::nullopt;
+  auto shrink = leader_.IsrToShrink(log_->log_end_offset().value(), now_ms);
+  if (!shrink) return std::nullopt;
+  return MakeIsrChangeLocked(*shrink);
+}
+
+void Partition::OnIsrChangeResult(bool ok, const std::optional<metadata::PartitionState>& state,
+                                  int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  leader_.ClearInFlight();
+  if (ok && state && have_state_ && state->leader_epoch == state_.leader_epoch &&
+      state->partition_epoch > state_.partition_epoch) {
+    Logger("replica")->info("{} ISR [{}] -> [{}] (partition epoch {})", tp_.DirName(),
+                            absl::StrJoin(state_.isr, ","), absl::StrJoin(state->isr, ","),
+                            state->partition_epoch);
+    state_ = *state;
+    leader_.UpdateFromMetadata(state_.replicas, state_.isr);
+    MaybeAdvanceHighWatermarkLocked();
+  }
+}
+
+absl::StatusOr<int64_t> Partition::TruncateOnDivergence(const storage::EpochEndOffset& diverging) {
+  absl::MutexLock lock(&mu_);
+  int64_t leo = log_->log_end_offset().value();
+  int64_t target = leo;
+  if (diverging.epoch < 0) {
+    // The leader has no epoch at or below ours: nothing in common that we can prove.
+    target = log_->log_start_offset().value();
+  } else {
+    storage::EpochEndOffset mine = log_->EndOffsetForEpoch(LeaderEpoch(diverging.epoch));
+    if (mine.epoch != diverging.epoch) {
+      // We never saw the leader's epoch: cut back to where our own epoch below it ends and ask
+      // again with an earlier last epoch (KIP-279).
+      target = std::min(mine.end_offset < 0 ? log_->log_start_offset().value() : mine.end_offset, leo);
+    } else {
+      target = std::min({mine.end_offset, diverging.end_offset, leo});
+    }
+  }
+  if (target < leo) {
+    Logger("replica")->info("{}: log diverges from the leader at epoch {} (leader ends it at {}); "
+                            "truncating {} -> {}",
+                            tp_.DirName(), diverging.epoch, diverging.end_offset, leo, target);
+    absl::Status s = log_->TruncateTo(Offset(target));
+    if (!s.ok()) return s;
+  }
+  return log_->log_end_offset().value();
+}
+
+absl::Status Partition::AppendFromLeader(std::string_view records, int64_t leader_high_watermark,
+                                         int64_t leader_log_start_offset) {
+  if (!records.empty()) {
+    auto info = log_->AppendAsFollower(records);
+    if (!info.ok()) return info.status();
+  }
+  int64_t leo = log_->log_end_offset().value();
+  if (leader_log_start_offset > log_->log_start_offset().value() && leader_log_start_offset <= leo) {
+    absl::Status s = log_->MaybeIncrementLogStartOffset(Offset(leader_log_start_offset));
+    if (!s.ok()) return s;
+  }
+  // A follower's HW trails the leader's by one fetch, and never exceeds its own log end.
+  int64_t hw = std::min(leader_high_watermark, leo);
+  if (hw > log_->high_watermark().value()) log_->UpdateHighWatermark(Offset(hw));
+  return absl::OkStatus();
 }
 
 }  // namespace gregor::broker

@@ -1,15 +1,12 @@
-// One partition replica hosted by this broker: its log plus the leadership state the
-// controller's metadata gives it (leader, leader epoch, replicas, ISR).
+// One partition replica hosted by this broker: its log, the controller's view of it (leader,
+// leader epoch, replicas, ISR), and — while this broker leads — the followers' state
+// (LeaderState) that decides the high watermark and ISR changes.
 //
 // Thread-safety: all methods are thread-safe (one mutex); the log has its own.
-//
-// High watermark: the leader's HW is the smallest log end offset over the ISR; with the leader
-// alone in the ISR it is the leader's log end offset. Followers' offsets arrive with replication
-// (ReplicaFetch); until then the HW only covers what every ISR member is known to have.
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,7 +14,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/replication/leader_state.h"
 #include "broker/storage/partition_log.h"
+#include "common/errors.h"
 #include "common/metadata/metadata_image.h"
 
 namespace gregor::broker {
@@ -29,27 +28,43 @@ struct PartitionOffsets {
   Offset log_end_offset{0};
 };
 
+// An ISR change the leader asks the controller for (AlterPartition).
+struct IsrChange {
+  storage::TopicPartition tp;
+  int32_t leader_epoch = 0;
+  int32_t partition_epoch = 0;
+  std::vector<int32_t> new_isr;
+};
+
 class Partition {
  public:
-  Partition(storage::TopicPartition tp, std::shared_ptr<storage::PartitionLog> log, int32_t local_broker);
+  Partition(storage::TopicPartition tp, std::shared_ptr<storage::PartitionLog> log,
+            int32_t local_broker, int64_t replica_lag_time_max_ms);
 
   const storage::TopicPartition& topic_partition() const { return tp_; }
   const std::shared_ptr<storage::PartitionLog>& log() const { return log_; }
 
-  // Applies the controller's view of the partition. Returns what changed for this broker:
-  // became leader, became follower, or nothing. Stale states (older leader epoch) are ignored.
+  // Applies the controller's view of the partition. Stale states (older leader epoch) are
+  // ignored.
   enum class Transition { kNone, kBecameLeader, kBecameFollower, kUpdated };
-  Transition ApplyState(const metadata::PartitionState& state);
+  Transition ApplyState(const metadata::PartitionState& state, int64_t now_ms);
+  void SetMinInsyncReplicas(int32_t n);
 
   bool is_leader() const;
   int32_t leader() const;
   int32_t leader_epoch() const;
   metadata::PartitionState state() const;
+  int32_t min_insync_replicas() const;
 
-  // Appends a produce request's batches as the leader. NOT_LEADER_OR_FOLLOWER if this broker
-  // does not lead; NOT_ENOUGH_REPLICAS for acks=-1 when the ISR is below `min_insync_replicas`.
-  absl::StatusOr<storage::LogAppendInfo> AppendAsLeader(std::string* batches, int16_t acks,
-                                                        int32_t min_insync_replicas);
+  // ---- leader: clients --------------------------------------------------------------------
+  // Appends a produce request's batches. NOT_LEADER_OR_FOLLOWER if this broker does not lead;
+  // NOT_ENOUGH_REPLICAS for acks=-1 when the ISR is below min.insync.replicas.
+  absl::StatusOr<storage::LogAppendInfo> AppendAsLeader(std::string* batches, int16_t acks);
+
+  // For acks=-1: OK once the high watermark reaches `required_offset`; NOT_ENOUGH_REPLICAS_AFTER_APPEND
+  // if the ISR shrank below min.insync.replicas meanwhile; NOT_LEADER_OR_FOLLOWER if the
+  // leadership moved; nullopt while still waiting.
+  std::optional<KafkaErrorCode> CheckAppendCommitted(int64_t required_offset) const;
 
   // For consumers: whole batches from `offset` below the high watermark.
   struct ReadResult {
@@ -59,11 +74,43 @@ class Partition {
   absl::StatusOr<ReadResult> ReadAsLeader(Offset offset, int64_t max_bytes) const;
   PartitionOffsets Offsets() const;
 
-  // Recomputes the high watermark from the ISR members' known log end offsets. Returns true if
-  // it moved.
-  bool MaybeAdvanceHighWatermark();
+  // ---- leader: followers --------------------------------------------------------------------
+  struct FollowerFetch {
+    int32_t replica = -1;
+    int32_t current_leader_epoch = -1;
+    int64_t fetch_offset = 0;
+    int32_t last_fetched_epoch = -1;
+    int32_t max_bytes = 0;
+  };
+  struct FollowerFetchResult {
+    KafkaErrorCode error = KafkaErrorCode::kNone;
+    std::optional<storage::EpochEndOffset> diverging;
+    FileSlice records;
+    PartitionOffsets offsets;
+    bool high_watermark_moved = false;
+    std::optional<IsrChange> isr_change;  // to send to the controller
+  };
+  // Records the follower's position, moves the high watermark, maybe proposes adding it to the
+  // ISR, and reads what it should fetch next (or says where its log diverges).
+  FollowerFetchResult HandleFollowerFetch(const FollowerFetch& fetch, int64_t now_ms,
+                                          const std::function<bool(int32_t)>& eligible);
+  // Periodic: an ISR shrink to propose, if a follower lags beyond replica.lag.time.max.ms.
+  std::optional<IsrChange> MaybeShrinkIsr(int64_t now_ms);
+  // The controller answered an AlterPartition (ok: `state` is the new state).
+  void OnIsrChangeResult(bool ok, const std::optional<metadata::PartitionState>& state, int64_t now_ms);
+
+  // ---- follower -------------------------------------------------------------------------------
+  // The leader said our log diverges at (epoch, end_offset): truncate by leader epoch (never to
+  // the local high watermark). Returns the new log end offset.
+  absl::StatusOr<int64_t> TruncateOnDivergence(const storage::EpochEndOffset& diverging);
+  // Appends replicated batches and applies the leader's high watermark and log start offset.
+  absl::Status AppendFromLeader(std::string_view records, int64_t leader_high_watermark,
+                                int64_t leader_log_start_offset);
 
  private:
+  bool MaybeAdvanceHighWatermarkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::optional<IsrChange> MakeIsrChangeLocked(std::vector<int32_t> isr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const storage::TopicPartition tp_;
   const std::shared_ptr<storage::PartitionLog> log_;
   const int32_t local_broker_;
@@ -71,8 +118,8 @@ class Partition {
   mutable absl::Mutex mu_;
   metadata::PartitionState state_ ABSL_GUARDED_BY(mu_);
   bool have_state_ ABSL_GUARDED_BY(mu_) = false;
-  // Log end offsets of the other replicas, as learned from their fetches (replication).
-  std::map<int32_t, int64_t> replica_leo_ ABSL_GUARDED_BY(mu_);
+  int32_t min_isr_ ABSL_GUARDED_BY(mu_) = 1;
+  LeaderState leader_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace gregor::broker

@@ -9,8 +9,8 @@ namespace gregor::broker {
 
 using storage::TopicPartition;
 
-ReplicaManager::ReplicaManager(const BrokerConfig& config, storage::LogManager* logs)
-    : config_(config), logs_(logs) {}
+ReplicaManager::ReplicaManager(const BrokerConfig& config, storage::LogManager* logs, Clock* clock)
+    : config_(config), logs_(logs), clock_(clock) {}
 
 storage::LogConfig ReplicaManager::LogConfigFor(
     const std::map<std::string, std::string>& topic_configs) const {
@@ -67,11 +67,20 @@ void ReplicaManager::Reconcile(const metadata::MetadataImage& image) {
             Logger("replica")->error("cannot open log {}: {}", tp.DirName(), log.status().message());
             continue;
           }
-          it = partitions_.emplace(tp, std::make_shared<Partition>(tp, *log, me)).first;
+          it = partitions_
+                   .emplace(tp, std::make_shared<Partition>(tp, *log, me,
+                                                            config_.replica_lag_time_max_ms))
+                   .first;
         } else if (config_changed) {
           it->second->log()->SetConfig(log_config);
         }
-        Partition::Transition t = it->second->ApplyState(state);
+        int32_t min_isr = config_.min_insync_replicas;
+        if (auto v = topic.configs.find("min.insync.replicas"); v != topic.configs.end()) {
+          int32_t n = 0;
+          if (absl::SimpleAtoi(v->second, &n) && n >= 1) min_isr = n;
+        }
+        it->second->SetMinInsyncReplicas(min_isr);
+        Partition::Transition t = it->second->ApplyState(state, clock_->SteadyMs());
         if (t != Partition::Transition::kNone) transitions.emplace_back(it->second, t);
       }
     }
@@ -101,6 +110,7 @@ void ReplicaManager::Reconcile(const metadata::MetadataImage& image) {
   }
   for (const TopicPartition& tp : to_delete) {
     Logger("replica")->info("deleting replica {}: no longer assigned to broker {}", tp.DirName(), me);
+    if (removal_listener_) removal_listener_(tp);
     absl::Status s = logs_->DeleteLog(tp);
     if (!s.ok()) Logger("replica")->error("cannot delete {}: {}", tp.DirName(), s.message());
     Notify(tp);

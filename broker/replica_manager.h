@@ -18,6 +18,7 @@
 #include "broker/broker_config.h"
 #include "broker/partition.h"
 #include "broker/storage/log_manager.h"
+#include "common/clock.h"
 #include "common/metadata/metadata_image.h"
 
 namespace gregor::broker {
@@ -29,7 +30,7 @@ struct PartitionWaiter {
 
 class ReplicaManager {
  public:
-  ReplicaManager(const BrokerConfig& config, storage::LogManager* logs);
+  ReplicaManager(const BrokerConfig& config, storage::LogManager* logs, Clock* clock);
 
   // Makes the hosted replicas match `image`. The first call also deletes logs on disk that
   // the metadata no longer assigns to this broker.
@@ -48,6 +49,9 @@ class ReplicaManager {
   // Called for every partition whose role changed (the replication layer hooks in here).
   using RoleListener = std::function<void(const std::shared_ptr<Partition>&, Partition::Transition)>;
   void SetRoleListener(RoleListener listener) { role_listener_ = std::move(listener); }
+  // Called for every partition this broker stops hosting.
+  using RemovalListener = std::function<void(const storage::TopicPartition&)>;
+  void SetRemovalListener(RemovalListener listener) { removal_listener_ = std::move(listener); }
 
   // The log config of a topic: broker defaults with the topic's overrides.
   storage::LogConfig LogConfigFor(const std::map<std::string, std::string>& topic_configs) const;
@@ -55,7 +59,9 @@ class ReplicaManager {
  private:
   const BrokerConfig config_;
   storage::LogManager* const logs_;
+  Clock* const clock_;
   RoleListener role_listener_;
+  RemovalListener removal_listener_;
 
   mutable absl::Mutex mu_;
   std::map<storage::TopicPartition, std::shared_ptr<Partition>> partitions_ ABSL_GUARDED_BY(mu_);

@@ -306,7 +306,7 @@ absl::StatusOr<KafkaApis::ProduceState> KafkaApis::BeginProduce(const kafka::Req
         out.error_code = KafkaErrorCode::kCorruptMessage;
       } else {
         std::string batches(*p.records);  // rewritten in place (offsets, epoch)
-        auto info = partition->AppendAsLeader(&batches, acks, replicas_->MinInsyncReplicas(topic.name));
+        auto info = partition->AppendAsLeader(&batches, acks);
         if (!info.ok()) {
           out.error_code = ToKafkaErrorCode(info.status());
           Logger("kafka")->debug("produce to {} failed: {}", tp.DirName(), info.status().message());
@@ -333,16 +333,16 @@ bool KafkaApis::ProduceSatisfied(ProduceState& state) {
   auto& pending = state.pending;
   pending.erase(std::remove_if(pending.begin(), pending.end(),
                                [&](const ProduceState::Pending& p) {
-                                 auto partition = replicas_->GetPartition(p.tp);
                                  auto& out = state.response.responses[p.topic].partition_responses[p.partition];
-                                 if (partition == nullptr || !partition->is_leader()) {
+                                 auto partition = replicas_->GetPartition(p.tp);
+                                 if (partition == nullptr) {
                                    out.error_code = KafkaErrorCode::kNotLeaderOrFollower;
                                    return true;
                                  }
-                                 if (partition->Offsets().high_watermark.value() >= p.required_offset) {
-                                   return true;
-                                 }
-                                 return false;
+                                 auto outcome = partition->CheckAppendCommitted(p.required_offset);
+                                 if (!outcome) return false;  // keep waiting
+                                 out.error_code = *outcome;
+                                 return true;
                                }),
                 pending.end());
   return pending.empty();

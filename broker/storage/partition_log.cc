@@ -382,7 +382,12 @@ absl::Status PartitionLog::TruncateTo(Offset offset) {
 absl::Status PartitionLog::TruncateToLocked(int64_t offset) {
   GREGOR_CHECK(offset >= 0);
   int64_t leo = active().next_offset();
-  if (offset >= leo) return absl::OkStatus();
+  if (offset >= leo) {
+    // Nothing to cut, but epochs recorded at or after `offset` that no batch carries (a leader
+    // elected without writing) go, so the last epoch is that of the last batch.
+    if (epochs_.TruncateFromEnd(offset)) RETURN_IF_ERROR(PersistEpochCache());
+    return absl::OkStatus();
+  }
   if (offset < log_start_offset_) return TruncateFullyLocked(offset);
   Logger("storage")->info("truncating {} from log end {} to {}", topic_partition_.DirName(), leo,
                           offset);

@@ -103,7 +103,8 @@ class PartitionLog {
   // Moves the high watermark, clamped to [log_start_offset, log_end_offset]. Returns the new one.
   Offset UpdateHighWatermark(Offset hw);
 
-  // Removes everything at and after `offset` (follower divergence); no-op if offset >= LEO.
+  // Removes everything at and after `offset` (follower divergence). At or past the log end only
+  // epoch-cache entries starting at or after `offset` go.
   // Lowers the high watermark and recovery point if they were above, and truncates the epoch
   // cache.
   absl::Status TruncateTo(Offset offset);

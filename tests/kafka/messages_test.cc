@@ -205,12 +205,13 @@ MetadataResponse SampleMetadataResponse() {
 }
 
 // What a version can carry of `response` (the rest decodes to defaults).
-MetadataResponse MetadataForVersion(MetadataResponse response, int16_t version) {
+MetadataResponse MetadataForVersion(const MetadataResponse& full, int16_t version) {
+  MetadataResponse response = full;
   if (version < 3) response.throttle_time_ms = 0;
-  if (version < 2) response.cluster_id = std::nullopt;
+  if (version < 2) response.cluster_id.reset();
   if (version < 1) {
     response.controller_id = -1;
-    for (auto& b : response.brokers) b.rack = std::nullopt;
+    for (auto& b : response.brokers) b.rack.reset();
     for (auto& t : response.topics) t.is_internal = false;
   }
   return response;
