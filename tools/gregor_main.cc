@@ -4,7 +4,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tools/cluster.h"
 #include "tools/log_dump.h"
+#include "tools/topic.h"
 
 namespace {
 
@@ -33,6 +35,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   AddLogCommands(app, &exit_code);
+  gregor::tools::AddTopicCommands(app, &exit_code);
+  gregor::tools::AddClusterCommands(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

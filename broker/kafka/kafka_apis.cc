@@ -189,7 +189,10 @@ KafkaApis::Outcome KafkaApis::HandleListOffsets(const kafka::RequestHeader& head
         if (p.timestamp == kafka::kEarliestTimestamp) {
           out.offset = offsets.log_start_offset.value();
         } else if (p.timestamp == kafka::kLatestTimestamp) {
-          out.offset = offsets.high_watermark.value();
+          // Consumers get the high watermark; a debugging replica (-2, as Kafka's tools use)
+          // gets the log end offset.
+          out.offset = request->replica_id == -2 ? offsets.log_end_offset.value()
+                                                 : offsets.high_watermark.value();
         } else {
           auto found = partition->log()->FetchOffsetByTimestamp(p.timestamp);
           if (!found.ok()) {

@@ -19,6 +19,7 @@ Binaries: $GREGOR_BUILD_DIR/controller/gregor-controller and $GREGOR_BUILD_DIR/b
 
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -56,20 +57,51 @@ def build_dir():
     return os.environ.get("GREGOR_BUILD_DIR") or os.path.join(REPO_ROOT, "build")
 
 
+# Children get PR_SET_PDEATHSIG=SIGKILL so they die with this process. util-linux's setpriv sets
+# it and execs the binary (same PID); without setpriv, a preexec_fn does it (kept minimal: it runs
+# between fork and exec in a process that may have client library threads).
+_SETPRIV = shutil.which("setpriv")
+_LIBC = None if _SETPRIV else ctypes.CDLL(None, use_errno=True)
+
+
 def _pdeathsig():
-    # Runs in the child between fork and exec: die with the parent.
+    _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _with_pdeathsig(argv):
+    return [_SETPRIV, "--pdeathsig", "KILL", "--"] + argv if _SETPRIV else argv
+
+
+def _ephemeral_port_range():
     try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 def pick_free_ports(count):
-    """Ports the kernel hands out for bind(0); all held open together so they are distinct."""
+    """`count` distinct ports that are free on 127.0.0.1 now. They come from below the kernel's
+    ephemeral range when there is room, so that no client connection's local port can take one
+    while a broker is down for a restart; otherwise from bind(0). All are held open together
+    while choosing."""
+    lo, _hi = _ephemeral_port_range()
+    floor = 20000
     socks = []
     try:
-        for _ in range(count):
+        candidates = (random.sample(range(floor, lo), min(lo - floor, 50 * count))
+                      if lo - floor >= 1000 else [])
+        for port in candidates:
+            if len(socks) == count:
+                break
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s.bind(("127.0.0.1", port))
+                socks.append(s)
+            except OSError:
+                s.close()
+        while len(socks) < count:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.bind(("127.0.0.1", 0))
             socks.append(s)
@@ -140,9 +172,10 @@ class Process:
                                                     " ".join(self.argv))).encode())
         log.flush()
         try:
-            self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
-                                          stderr=subprocess.STDOUT, start_new_session=True,
-                                          preexec_fn=_pdeathsig)
+            self.popen = subprocess.Popen(_with_pdeathsig(self.argv), stdin=subprocess.DEVNULL,
+                                          stdout=log, stderr=subprocess.STDOUT,
+                                          start_new_session=True,
+                                          preexec_fn=None if _SETPRIV else _pdeathsig)
         finally:
             log.close()
 
@@ -225,7 +258,31 @@ class GregorCluster:
         self.stop()
         return False
 
-    def start(self):
+    def start(self, attempts=3):
+        """Starts the controller and the brokers and waits until every broker is live. Retries
+        with other ports if a process could not bind its port (another test took it)."""
+        for attempt in range(attempts):
+            try:
+                self._start_once()
+                return
+            except ClusterError:
+                port_clash = any("in use" in p.tail(20) for p in self.processes())
+                self._stop_processes()
+                if not port_clash or attempt == attempts - 1:
+                    self.keep_dir = True
+                    self.stop()
+                    raise
+                # Start over with fresh data dirs (the logs keep appending).
+                for name in os.listdir(self.dir):
+                    path = os.path.join(self.dir, name)
+                    if os.path.isdir(path):
+                        shutil.rmtree(path, ignore_errors=True)
+            except BaseException:
+                self.keep_dir = True
+                self.stop()
+                raise
+
+    def _start_once(self):
         ports = pick_free_ports(1 + 2 * self.num_brokers)
         self.controller_port = ports[0]
         self.voters = "1@127.0.0.1:%d" % self.controller_port
@@ -237,6 +294,7 @@ class GregorCluster:
         for k, v in self.controller_overrides.items():
             argv += ["--override", "%s=%s" % (k, v)]
         self.controller = Process("controller", argv, os.path.join(self.dir, "controller.log"))
+        self.brokers = {}
         for i in range(self.num_brokers):
             node_id = i + 1
             kport, rport = ports[1 + 2 * i], ports[2 + 2 * i]
@@ -251,23 +309,27 @@ class GregorCluster:
                 argv += ["--override", "%s=%s" % (k, v)]
             self.brokers[node_id] = Broker(node_id, kport, rport, log_dir, argv,
                                            os.path.join(self.dir, "broker-%d.log" % node_id))
-        try:
-            self.controller.start()
-            deadline = time.monotonic() + self.start_timeout
-            self._wait(deadline, "the controller to listen on %d" % self.controller_port,
-                       lambda: port_accepts(self.controller_port), [self.controller])
-            for b in self.brokers.values():
-                b.start()
-            self.wait_for_brokers(list(self.brokers), deadline=deadline)
-        except BaseException:
-            self.keep_dir = True
-            self.stop()
-            raise
+        self.controller.start()
+        deadline = time.monotonic() + self.start_timeout
+        self._wait(deadline, "the controller to listen on %d" % self.controller_port,
+                   lambda: port_accepts(self.controller_port), [self.controller])
+        for b in self.brokers.values():
+            b.start()
+        self.wait_for_brokers(list(self.brokers), deadline=deadline)
 
     def stop(self):
         """SIGTERM every process this cluster started (brokers first, then the controller), by
         PID; SIGKILL whatever has not exited within the deadline. Removes the temp dir unless
         something failed (or GREGOR_KEEP_TMP is set)."""
+        errors = self._stop_processes()
+        if self.keep_dir or errors:
+            print("gregor cluster files kept in %s" % self.dir)
+        elif self._own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        if errors:
+            raise ClusterError("; ".join(errors))
+
+    def _stop_processes(self):
         errors = []
         brokers = [b for b in self.brokers.values() if b.running()]
         for b in brokers:
@@ -282,12 +344,7 @@ class GregorCluster:
                 self.controller.stop(timeout=20)
             except ClusterError as e:
                 errors.append(str(e))
-        if self.keep_dir or errors:
-            print("gregor cluster files kept in %s" % self.dir)
-        elif self._own_dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-        if errors:
-            raise ClusterError("; ".join(errors))
+        return errors
 
     # ---- one broker --------------------------------------------------------------------------
 

@@ -200,6 +200,11 @@ def test_compression(cluster, codec):
     want = librdkafka_stored_codec(cluster.api_versions(), codec)
     assert {b["compression_type"] for b in batches} == {want}
     assert sum(len(b["records"]) for b in batches) == n
+    # Start in the middle of a (compressed) batch.
+    big = max(batches, key=lambda b: len(b["records"]))
+    mid = big["base_offset"] + len(big["records"]) // 2
+    msgs = consume(cluster, topic, {0: mid})
+    assert [m.offset() for m in msgs] == list(range(mid, n))
 
 
 def test_one_mib_messages(cluster):

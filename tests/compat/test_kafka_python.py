@@ -3,6 +3,7 @@ snappy, lz4; zstd refused by the client for the (0,11) protocol level it infers)
 with assign() + seek() / seek_to_beginning() and no group, KafkaAdminClient topics, keys,
 headers and NULL values."""
 
+import subprocess
 import time
 
 import pytest
@@ -15,6 +16,8 @@ from kafka.record.memory_records import MemoryRecordsBuilder
 
 from cluster import CODECS, kafka_request, unique_topic
 
+CORRUPT_MESSAGE = 2
+INVALID_REQUIRED_ACKS = 21
 UNSUPPORTED_COMPRESSION_TYPE = 76
 
 
@@ -164,8 +167,22 @@ def test_compression(cluster, codec):
     assert [(r.key, r.value, r.headers) for r in records] == [
         (m["key"], m["value"], m["headers"]) for m in messages]
 
+    # Seeking into the middle of a compressed batch: the broker returns the whole batch and the
+    # client skips the records before the position.
+    assert any(len(b["records"]) > 1 for b in batches)
+    mid = next(b["base_offset"] + len(b["records"]) // 2 for b in batches
+               if len(b["records"]) > 1)
+    c = consumer(cluster)
+    try:
+        tp = TopicPartition(topic, 0)
+        c.assign([tp])
+        c.seek(tp, mid)
+        rest = poll_until(c, n - mid)
+        assert [r.offset for r in rest] == list(range(mid, n))
+    finally:
+        c.close()
+
     # librdkafka reads kafka-python's compressed batches too.
-    import subprocess
     out = subprocess.run(["kcat", "-b", cluster.bootstrap, "-C", "-t", topic, "-p", "0",
                           "-o", "beginning", "-e", "-q", "-f", "%k\n"],
                          capture_output=True, timeout=60, check=True).stdout
@@ -179,19 +196,72 @@ def test_zstd_needs_a_newer_protocol_level(cluster):
         producer(cluster, compression_type="zstd")
 
 
+def test_one_request_for_many_topics_and_partitions(cluster):
+    # With linger, kafka-python puts every ready batch for a broker into one Produce request:
+    # here 2 topics x 2 partitions per broker.
+    topics = [unique_topic("kp-multi-a"), unique_topic("kp-multi-b")]
+    for t in topics:
+        create_topic(cluster, t, partitions=6)
+    p = producer(cluster, linger_ms=200, acks="all")
+    try:
+        futures = [(t, part, i, p.send(t, value=b"%s/%d/%d" % (t.encode(), part, i),
+                                       partition=part))
+                   for i in range(5) for t in topics for part in range(6)]
+        p.flush(timeout=30)
+        metas = [(t, part, i, f.get(timeout=30)) for t, part, i, f in futures]
+    finally:
+        p.close()
+    for t, part, i, m in metas:
+        assert (m.topic, m.partition, m.offset) == (t, part, i)
+    for t in topics:
+        records = read_partitions(cluster, t, range(6), 30)
+        for part in range(6):
+            assert [r.value for r in records if r.partition == part] == [
+                b"%s/%d/%d" % (t.encode(), part, i) for i in range(5)]
+
+
+def raw_batch(values, codec=0):
+    builder = MemoryRecordsBuilder(magic=2, compression_type=codec, batch_size=1 << 20)
+    for v in values:
+        builder.append(timestamp=None, key=None, value=v, headers=[])
+    builder.close()
+    return builder.buffer()
+
+
+def raw_produce(port, topic, data, acks=-1):
+    req = ProduceRequest[3](transactional_id=None, required_acks=acks, timeout=10000,
+                            topics=[(topic, [(0, data)])])
+    ((_t, ((_p, err, offset, _ts),)),) = kafka_request(port, req).topics
+    return err, offset
+
+
+def test_bad_produce_requests_are_rejected(cluster):
+    topic = unique_topic("kp-bad")
+    leaders = create_topic(cluster, topic)
+    port = cluster.broker(leaders[0]).kafka_port
+    good = raw_batch([b"a" * 100, b"b" * 100])
+    corrupt = bytearray(good)
+    corrupt[-5] ^= 0xFF  # a record byte: the CRC no longer matches
+    assert raw_produce(port, topic, bytes(corrupt))[0] == CORRUPT_MESSAGE
+    assert raw_produce(port, topic, good[:-10])[0] != 0  # truncated batch
+    assert raw_produce(port, topic, b"\x00" * 70)[0] != 0  # garbage
+    assert raw_produce(port, topic, good, acks=2)[0] == INVALID_REQUIRED_ACKS
+    assert cluster.list_offset(topic, 0) == 0  # nothing appended
+    # The connection-level state is fine: good requests still work, two batches at once too.
+    assert raw_produce(port, topic, good) == (0, 0)
+    assert raw_produce(port, topic, good + good) == (0, 2)
+    assert cluster.list_offset(topic, 0) == 6
+    assert [b["base_offset"] for b in cluster.fetch_batches(topic, 0)] == [0, 2, 4]
+
+
 @pytest.mark.xfail(reason="Gregor accepts zstd batches in Produce < v7; Kafka answers "
                           "UNSUPPORTED_COMPRESSION_TYPE (76) (KIP-110)", strict=False)
 def test_zstd_in_produce_v3_is_refused(cluster):
     topic = unique_topic("kp-zstd-raw")
     leaders = create_topic(cluster, topic)
-    builder = MemoryRecordsBuilder(magic=2, compression_type=CODECS["zstd"], batch_size=1 << 20)
-    for i in range(10):
-        builder.append(timestamp=None, key=None, value=b"zstd %d" % i + b"x" * 100, headers=[])
-    builder.close()
-    req = ProduceRequest[3](transactional_id=None, required_acks=-1, timeout=10000,
-                            topics=[(topic, [(0, builder.buffer())])])
-    resp = kafka_request(cluster.broker(leaders[0]).kafka_port, req)
-    assert resp.topics[0][1][0][1] == UNSUPPORTED_COMPRESSION_TYPE
+    data = raw_batch([b"zstd %d" % i + b"x" * 100 for i in range(10)], codec=CODECS["zstd"])
+    err, _ = raw_produce(cluster.broker(leaders[0]).kafka_port, topic, data)
+    assert err == UNSUPPORTED_COMPRESSION_TYPE
 
 
 # ---- consumer ------------------------------------------------------------------------------

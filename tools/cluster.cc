@@ -1,0 +1,199 @@
+#include "tools/cluster.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+
+namespace gregor::tools {
+namespace {
+
+using controller::Controller;
+
+std::string FormatTime(int64_t ms) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  return absl::StrFormat("%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                         static_cast<int>(ms % 1000));
+}
+
+}  // namespace
+
+int RunClusterDescribe(const ClusterOptions& o, std::ostream& out, std::ostream& err) {
+  auto client = MakeControllerClient(o.cluster);
+  auto d = client->Call(&Controller::Stub::DescribeCluster, controller::DescribeClusterRequest{},
+                        absl::Milliseconds(o.timeout_ms));
+  if (!d.ok()) {
+    err << ControllerUnreachable(o.cluster, d.status()) << "\n";
+    return 1;
+  }
+  out << "Controller quorum (term " << d->controller_term() << ", metadata offset "
+      << d->metadata_offset() << "):\n";
+  for (const auto& m : d->quorum()) {
+    out << "  controller " << m.id() << " at " << m.address() << (m.active() ? "  ACTIVE" : "") << "\n";
+  }
+  if (d->active_controller_id() < 0) out << "  (no active controller right now: an election is under way)\n";
+  out << "Brokers:\n";
+  out << absl::StrFormat("  %-4s %-22s %-14s %s\n", "ID", "ADDRESS", "STATE", "EPOCH");
+  for (const auto& b : d->brokers()) {
+    out << absl::StrFormat("  %-4d %-22s %-14s %d\n", b.id(),
+                           absl::StrCat(b.kafka_host(), ":", b.kafka_port()), b.state(), b.epoch());
+  }
+  if (d->brokers_size() == 0) out << "  (none registered)\n";
+  int partitions = 0, leaders_offline = 0, under = 0;
+  for (const auto& t : d->topics()) {
+    for (const auto& p : t.partitions()) {
+      ++partitions;
+      if (p.leader() < 0) ++leaders_offline;
+      if (p.isr_size() < p.replicas_size()) ++under;
+    }
+  }
+  out << "Topics: " << d->topics_size() << ", partitions: " << partitions << " (" << leaders_offline
+      << " offline, " << under << " under-replicated)\n";
+  return 0;
+}
+
+int RunClusterHealth(const ClusterOptions& o, std::ostream& out, std::ostream& err) {
+  auto client = MakeControllerClient(o.cluster);
+  auto d = client->Call(&Controller::Stub::DescribeCluster, controller::DescribeClusterRequest{},
+                        absl::Milliseconds(o.timeout_ms));
+  if (!d.ok()) {
+    err << ControllerUnreachable(o.cluster, d.status()) << "\n";
+    return 1;
+  }
+  bool healthy = true;
+  if (d->active_controller_id() < 0) {
+    out << "NO ACTIVE CONTROLLER\n";
+    healthy = false;
+  }
+  for (const auto& b : d->brokers()) {
+    if (b.state() != "alive") {
+      out << "broker " << b.id() << " is " << b.state() << "\n";
+      healthy = false;
+    }
+  }
+  int offline = 0, under = 0;
+  for (const auto& t : d->topics()) {
+    for (const auto& p : t.partitions()) {
+      if (p.leader() < 0) {
+        out << "OFFLINE " << t.name() << "-" << p.partition() << " (replicas " << JoinIds(p.replicas())
+            << ", ISR " << JoinIds(p.isr()) << ")\n";
+        ++offline;
+      } else if (p.isr_size() < p.replicas_size()) {
+        out << "UNDER-REPLICATED " << t.name() << "-" << p.partition() << " (leader " << p.leader()
+            << ", replicas " << JoinIds(p.replicas()) << ", ISR " << JoinIds(p.isr()) << ")\n";
+        ++under;
+      }
+    }
+  }
+  healthy = healthy && offline == 0 && under == 0;
+  out << (healthy ? "healthy" : "NOT healthy") << ": " << d->brokers_size() << " broker(s), "
+      << offline << " offline and " << under << " under-replicated partition(s)\n";
+  return healthy ? 0 : 1;
+}
+
+int RunClusterWatch(const ClusterOptions& o, std::ostream& out, std::ostream& err) {
+  auto client = MakeControllerClient(o.cluster);
+  absl::Time stop_at = o.duration_s > 0 ? absl::Now() + absl::Seconds(o.duration_s) : absl::InfiniteFuture();
+  int events = 0;
+  int64_t last_offset = 0;  // events at or below it were printed already (reconnects repeat them)
+  bool first = true;
+  std::string last_controller;
+  out << "Watching cluster events (Ctrl-C to stop)...\n" << std::flush;
+  while (absl::Now() < stop_at && (o.max_events == 0 || events < o.max_events)) {
+    // Ask the quorum which member is active; any member serves the stream.
+    auto d = client->Call(&Controller::Stub::DescribeCluster, controller::DescribeClusterRequest{},
+                          absl::Seconds(2));
+    if (!d.ok()) {
+      if (first) {
+        err << ControllerUnreachable(o.cluster, d.status()) << "\n";
+        return 1;
+      }
+      out << FormatTime(absl::ToUnixMillis(absl::Now())) << "  (controller unreachable, retrying)\n"
+          << std::flush;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));  // retry pace
+      continue;
+    }
+    std::string address = client->CurrentAddress();
+    if (address != last_controller && d->active_controller_id() >= 0) {
+      out << FormatTime(absl::ToUnixMillis(absl::Now())) << "  active controller: "
+          << d->active_controller_id() << " (term " << d->controller_term() << ")\n" << std::flush;
+      last_controller = address;
+    }
+    grpc::ClientContext context;
+    if (o.duration_s > 0) context.set_deadline(absl::ToChronoTime(stop_at));
+    controller::WatchClusterEventsRequest request;
+    request.set_include_current_state(first && !o.no_initial_state);
+    auto reader = client->StubFor(address)->WatchClusterEvents(&context, request);
+    controller::WatchClusterEventsResponse message;
+    while (reader->Read(&message)) {
+      // Several events share their batch's offset; a reconnect repeats whole batches.
+      const int64_t printed_up_to = last_offset;
+      for (const auto& e : message.events()) {
+        bool state = e.kind() == "broker_state" || e.kind() == "partition_state";
+        if (!state && e.offset() <= printed_up_to) continue;
+        if (!state) last_offset = std::max(last_offset, e.offset());
+        out << FormatTime(e.timestamp_ms()) << "  " << (state ? "[now] " : "") << e.text() << "\n";
+        ++events;
+      }
+      out << std::flush;
+      if (o.max_events > 0 && events >= o.max_events) {
+        context.TryCancel();
+        break;
+      }
+    }
+    (void)reader->Finish();
+    first = false;
+    if (absl::Now() >= stop_at || (o.max_events > 0 && events >= o.max_events)) break;
+    out << FormatTime(absl::ToUnixMillis(absl::Now()))
+        << "  (event stream from the controller ended; reconnecting)\n" << std::flush;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // reconnect pace
+  }
+  return 0;
+}
+
+void AddClusterCommands(CLI::App& app, int* exit_code) {
+  CLI::App* cluster = app.add_subcommand("cluster", "Brokers, controllers and partition health");
+  cluster->require_subcommand(1);
+  auto o = std::make_shared<ClusterOptions>();
+  auto common = [o](CLI::App* cmd) {
+    cmd->add_option("--controller", o->cluster.controller,
+                    "Controller quorum member(s), host:port[,host:port]")
+        ->capture_default_str();
+    cmd->add_option("--bootstrap-server", o->cluster.bootstrap_server,
+                    "Accepted for symmetry with other commands (cluster views use the controller)");
+    cmd->add_option("--timeout-ms", o->timeout_ms, "How long to wait for the controller")
+        ->capture_default_str();
+  };
+  CLI::App* describe = cluster->add_subcommand(
+      "describe", "Brokers (state, epoch), the controller quorum and its active member.\nExample: gregor cluster describe");
+  common(describe);
+  describe->callback([o, exit_code] { *exit_code = RunClusterDescribe(*o, std::cout, std::cerr); });
+  CLI::App* health = cluster->add_subcommand(
+      "health",
+      "List offline and under-replicated partitions and fenced brokers; exit 1 if any.\nExample: gregor cluster health");
+  common(health);
+  health->callback([o, exit_code] { *exit_code = RunClusterHealth(*o, std::cout, std::cerr); });
+  CLI::App* watch = cluster->add_subcommand(
+      "watch",
+      "Live, timestamped cluster events: brokers fenced/alive, leaders moving (old -> new, with\n"
+      "epochs), ISRs shrinking and expanding. Starts with the current state.\n"
+      "Example: gregor cluster watch   (then kill a broker in another terminal)");
+  common(watch);
+  watch->add_option("--max-events", o->max_events, "Stop after this many events");
+  watch->add_option("--duration-s", o->duration_s, "Stop after this many seconds");
+  watch->add_flag("--no-initial-state", o->no_initial_state, "Only new events");
+  watch->callback([o, exit_code] { *exit_code = RunClusterWatch(*o, std::cout, std::cerr); });
+}
+
+}  // namespace gregor::tools
