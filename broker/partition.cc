@@ -17,7 +17,13 @@ Partition::Partition(storage::TopicPartition tp, std::shared_ptr<storage::Partit
 
 Partition::Transition Partition::ApplyState(const metadata::PartitionState& state, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
-  if (have_state_ && state.leader_epoch < state_.leader_epoch) return Transition::kNone;  // stale
+  // Stale: an older leader epoch, or the same one with an older partition epoch (metadata that
+  // lags an ISR change this leader already got from the controller's answer).
+  if (have_state_ && (state.leader_epoch < state_.leader_epoch ||
+                      (state.leader_epoch == state_.leader_epoch &&
+                       state.partition_epoch < state_.partition_epoch))) {
+    return Transition::kNone;
+  }
   bool was_leader = have_state_ && state_.leader == local_broker_;
   bool epoch_changed = !have_state_ || state.leader_epoch != state_.leader_epoch;
   bool changed = !have_state_ || !(state == state_);
@@ -84,7 +90,8 @@ int32_t Partition::min_insync_replicas() const {
   return min_isr_;
 }
 
-absl::StatusOr<storage::LogAppendInfo> Partition::AppendAsLeader(std::string* batches, int16_t acks) {
+absl::StatusOr<storage::LogAppendInfo> Partition::AppendAsLeader(std::string* batches, int16_t acks,
+                                                                 int32_t* leader_epoch) {
   absl::MutexLock lock(&mu_);
   if (!have_state_ || state_.leader != local_broker_) {
     return KafkaError(KafkaErrorCode::kNotLeaderOrFollower,
@@ -98,12 +105,17 @@ absl::StatusOr<storage::LogAppendInfo> Partition::AppendAsLeader(std::string* ba
   // Under the partition lock: appends, epochs and the high watermark move together.
   auto info = log_->AppendAsLeader(batches, LeaderEpoch(state_.leader_epoch));
   if (info.ok()) MaybeAdvanceHighWatermarkLocked();
+  if (leader_epoch) *leader_epoch = state_.leader_epoch;
   return info;
 }
 
-std::optional<KafkaErrorCode> Partition::CheckAppendCommitted(int64_t required_offset) const {
+std::optional<KafkaErrorCode> Partition::CheckAppendCommitted(int64_t required_offset,
+                                                              int32_t append_leader_epoch) const {
   absl::MutexLock lock(&mu_);
-  if (!have_state_ || state_.leader != local_broker_) return KafkaErrorCode::kNotLeaderOrFollower;
+  // A leadership change since the append may have truncated it, even if this broker leads again.
+  if (!have_state_ || state_.leader != local_broker_ || state_.leader_epoch != append_leader_epoch) {
+    return KafkaErrorCode::kNotLeaderOrFollower;
+  }
   if (log_->high_watermark().value() >= required_offset) {
     if (static_cast<int32_t>(leader_.MaximalIsr().size()) < min_isr_) {
       return KafkaErrorCode::kNotEnoughReplicasAfterAppend;
@@ -227,11 +239,15 @@ std::optional<IsrChange> Partition::MaybeShrinkIsr(int64_t now_ms) {
   return MakeIsrChangeLocked(*shrink);
 }
 
-void Partition::OnIsrChangeResult(bool ok, const std::optional<metadata::PartitionState>& state,
+void Partition::OnIsrChangeResult(const IsrChange& change, bool ok,
+                                  const std::optional<metadata::PartitionState>& state,
                                   int64_t now_ms) {
   absl::MutexLock lock(&mu_);
-  leader_.ClearInFlight();
-  if (ok && state && have_state_ && state->leader_epoch == state_.leader_epoch &&
+  // Answers to a change from another leader epoch, or to a change that is no longer the one in
+  // flight, must not touch the current state.
+  if (!have_state_ || change.leader_epoch != state_.leader_epoch) return;
+  if (leader_.InFlightIs(change.new_isr)) leader_.ClearInFlight();
+  if (ok && state && state->leader_epoch == state_.leader_epoch &&
       state->partition_epoch > state_.partition_epoch) {
     Logger("replica")->info("{} ISR [{}] -> [{}] (partition epoch {})", tp_.DirName(),
                             absl::StrJoin(state_.isr, ","), absl::StrJoin(state->isr, ","),
@@ -259,8 +275,10 @@ absl::StatusOr<int64_t> Partition::TruncateOnDivergence(const storage::EpochEndO
       target = std::min({mine.end_offset, diverging.end_offset, leo});
     }
   }
-  if (target < leo) {
-    Logger("replica")->info("{}: log diverges from the leader at epoch {} (leader ends it at {}); "
+  if (target <= leo) {
+    // Even at the log end: epochs recorded there that no batch carries must go, or the next
+    // fetch would report the same last epoch and diverge forever.
+    if (target < leo) Logger("replica")->info("{}: log diverges from the leader at epoch {} (leader ends it at {}); "
                             "truncating {} -> {}",
                             tp_.DirName(), diverging.epoch, diverging.end_offset, leo, target);
     absl::Status s = log_->TruncateTo(Offset(target));

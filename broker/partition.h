@@ -59,12 +59,15 @@ class Partition {
   // ---- leader: clients --------------------------------------------------------------------
   // Appends a produce request's batches. NOT_LEADER_OR_FOLLOWER if this broker does not lead;
   // NOT_ENOUGH_REPLICAS for acks=-1 when the ISR is below min.insync.replicas.
-  absl::StatusOr<storage::LogAppendInfo> AppendAsLeader(std::string* batches, int16_t acks);
+  // `leader_epoch` (optional) receives the epoch the batches were appended in.
+  absl::StatusOr<storage::LogAppendInfo> AppendAsLeader(std::string* batches, int16_t acks,
+                                                        int32_t* leader_epoch = nullptr);
 
   // For acks=-1: OK once the high watermark reaches `required_offset`; NOT_ENOUGH_REPLICAS_AFTER_APPEND
   // if the ISR shrank below min.insync.replicas meanwhile; NOT_LEADER_OR_FOLLOWER if the
-  // leadership moved; nullopt while still waiting.
-  std::optional<KafkaErrorCode> CheckAppendCommitted(int64_t required_offset) const;
+  // leadership moved since the append (in `append_leader_epoch`); nullopt while still waiting.
+  std::optional<KafkaErrorCode> CheckAppendCommitted(int64_t required_offset,
+                                                     int32_t append_leader_epoch) const;
 
   // For consumers: whole batches from `offset` below the high watermark.
   struct ReadResult {
@@ -96,8 +99,9 @@ class Partition {
                                           const std::function<bool(int32_t)>& eligible);
   // Periodic: an ISR shrink to propose, if a follower lags beyond replica.lag.time.max.ms.
   std::optional<IsrChange> MaybeShrinkIsr(int64_t now_ms);
-  // The controller answered an AlterPartition (ok: `state` is the new state).
-  void OnIsrChangeResult(bool ok, const std::optional<metadata::PartitionState>& state, int64_t now_ms);
+  // The controller answered the AlterPartition for `change` (ok: `state` is the new state).
+  void OnIsrChangeResult(const IsrChange& change, bool ok,
+                         const std::optional<metadata::PartitionState>& state, int64_t now_ms);
 
   // ---- follower -------------------------------------------------------------------------------
   // The leader said our log diverges at (epoch, end_offset): truncate by leader epoch (never to

@@ -101,6 +101,7 @@ std::string_view KafkaErrorName(KafkaErrorCode code) {
     case KafkaErrorCode::kIneligibleReplica: return "INELIGIBLE_REPLICA";
     case KafkaErrorCode::kUnknownLeaderEpoch: return "UNKNOWN_LEADER_EPOCH";
     case KafkaErrorCode::kFencedLeaderEpoch: return "FENCED_LEADER_EPOCH";
+    case KafkaErrorCode::kUnsupportedCompressionType: return "UNSUPPORTED_COMPRESSION_TYPE";
     case KafkaErrorCode::kInvalidRecord: return "INVALID_RECORD";
   }
   return "UNKNOWN";

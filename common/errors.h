@@ -53,6 +53,7 @@ enum class KafkaErrorCode : int16_t {
   kPolicyViolation = 44,
   kKafkaStorageError = 56,
   kUnknownLeaderEpoch = 74,
+  kUnsupportedCompressionType = 76,
   kFencedLeaderEpoch = 75,
   kStaleBrokerEpoch = 77,
   kInvalidRecord = 87,

@@ -60,7 +60,12 @@ std::vector<MetadataRecord> MoveAwayFrom(const MetadataImage& image, int32_t bro
       std::optional<PartitionState> next;
       bool sole = change.target_isr->size() == 1 && (*change.target_isr)[0] == broker;
       if (keep_sole_leader && sole && state.leader == broker) {
-        if (stuck_leaderships) ++*stuck_leaderships;
+        // It keeps leading until a follower catches up and the leader adds it to the ISR. Only
+        // partitions with such a follower are worth waiting for (with replication factor 1,
+        // or every other replica down, the partition goes offline when the broker stops anyway).
+        bool follower_alive = false;
+        for (int32_t r : state.replicas) follower_alive = follower_alive || (r != broker && usable(r));
+        if (stuck_leaderships && follower_alive) ++*stuck_leaderships;
         continue;
       }
       next = BuildPartitionChange(state, change, usable);

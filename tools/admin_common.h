@@ -12,7 +12,7 @@
 namespace gregor::tools {
 
 struct ClusterAddress {
-  std::string bootstrap_server = "localhost:9092";  // --bootstrap-server
+  std::string bootstrap_server = "localhost:9092,localhost:9093,localhost:9094";  // --bootstrap-server
   std::string controller = "localhost:9990";        // --controller (comma-separated members)
 };
 

@@ -267,6 +267,7 @@ int RunConsume(const ConsumeOptions& given, std::ostream& out, std::ostream& err
 
   auto topic = (*client)->WaitForTopic(options.topic, /*allow_create=*/false, 15000);
   if (!topic.ok()) return fail(topic.status());
+  err << LeaderlessWarning(*topic);
   if (options.partition >= topic->partitions) {
     return fail(absl::InvalidArgumentError(absl::StrCat(
         "partition ", options.partition, " does not exist: topic '", options.topic, "' has ",

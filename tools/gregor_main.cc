@@ -5,7 +5,10 @@
 #include <CLI/CLI.hpp>
 
 #include "tools/cluster.h"
+#include "tools/consume.h"
 #include "tools/log_dump.h"
+#include "tools/perf.h"
+#include "tools/produce.h"
 #include "tools/topic.h"
 
 namespace {
@@ -35,6 +38,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   AddLogCommands(app, &exit_code);
+  gregor::tools::AddProduceCommand(app, &exit_code);
+  gregor::tools::AddConsumeCommand(app, &exit_code);
+  gregor::tools::AddPerfCommands(app, &exit_code);
   gregor::tools::AddTopicCommands(app, &exit_code);
   gregor::tools::AddClusterCommands(app, &exit_code);
   CLI11_PARSE(app, argc, argv);

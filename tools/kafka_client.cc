@@ -23,9 +23,9 @@ int64_t MsUntil(Clock::time_point deadline) {
 }
 
 struct MetadataDeleter {
-  void operator()(const rd_kafka_metadata* md) const { rd_kafka_metadata_destroy(md); }
+  void operator()(const rd_kafka_metadata_t* md) const { rd_kafka_metadata_destroy(md); }
 };
-using MetadataPtr = std::unique_ptr<const rd_kafka_metadata, MetadataDeleter>;
+using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
 
 struct TopicDeleter {
   void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
@@ -176,6 +176,8 @@ std::string KafkaClient::last_error() const {
 
 absl::Status KafkaClient::ReachabilityError() const {
   std::string detail = last_error();
+  // "... Connection refused (after 0ms in state CONNECT, 1 identical error(s) suppressed)"
+  if (size_t at = detail.find(" (after "); at != std::string::npos) detail.resize(at);
   return absl::UnavailableError(
       detail.empty() ? UnreachableMessage(bootstrap_)
                      : absl::StrCat(UnreachableMessage(bootstrap_), "\n  (librdkafka: ", detail, ")"));
@@ -191,32 +193,44 @@ absl::StatusOr<TopicMetadata> KafkaClient::WaitForTopic(const std::string& topic
     return absl::InvalidArgumentError(
         absl::StrCat("cannot use topic '", topic, "': ", rd_kafka_err2str(rd_kafka_last_error())));
   }
+  // A topic being created gets its leaders within moments; longer means a broker is down.
+  constexpr auto kLeaderGrace = std::chrono::seconds(3);
+  Clock::time_point first_seen;
   std::string waiting_for = "an answer from any broker";
   bool reached = false;
+  // librdkafka reports "all brokers down" after the first failed connection attempt, also when
+  // the next address of the same name (localhost: ::1, then 127.0.0.1) would work: give up only
+  // when that is still so after a moment.
+  const auto give_up_unreachable = Clock::now() + std::chrono::milliseconds(1000);
   while (true) {
     rd_kafka_poll(rk_, 0);  // serves the error callback (ALL_BROKERS_DOWN)
-    if (all_brokers_down_.load() && !reached) return ReachabilityError();
+    if (all_brokers_down_.load() && !reached && Clock::now() >= give_up_unreachable) {
+      return ReachabilityError();
+    }
     int64_t left = MsUntil(deadline);
     if (left <= 0) break;
-    const rd_kafka_metadata* raw = nullptr;
+    const rd_kafka_metadata_t* raw = nullptr;
     rd_kafka_resp_err_t err =
         rd_kafka_metadata(rk_, 0, rkt.get(), &raw, static_cast<int>(std::min<int64_t>(left, 500)));
     MetadataPtr md(raw);
-    if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__TIMED_OUT) continue;
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // it may fail at once
+      continue;
+    }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return absl::UnavailableError(absl::StrCat("metadata request for topic '", topic,
                                                  "' failed: ", rd_kafka_err2str(err)));
     }
     reached = true;
     all_brokers_down_.store(false);
-    const rd_kafka_metadata_topic* t = nullptr;
+    const rd_kafka_metadata_topic_t* t = nullptr;
     for (int i = 0; i < md->topic_cnt; ++i) {
       if (topic == md->topics[i].topic) t = &md->topics[i];
     }
     if (t == nullptr || t->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
       // Not being created (a broker that auto-creates answers LEADER_NOT_AVAILABLE instead).
       std::vector<std::string> names;
-      const rd_kafka_metadata* all_raw = nullptr;
+      const rd_kafka_metadata_t* all_raw = nullptr;
       if (rd_kafka_metadata(rk_, 1, nullptr, &all_raw, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         MetadataPtr all(all_raw);
         for (int i = 0; i < all->topic_cnt; ++i) {
@@ -235,8 +249,9 @@ absl::StatusOr<TopicMetadata> KafkaClient::WaitForTopic(const std::string& topic
       return absl::NotFoundError(absl::StrCat(
           "unknown topic '", topic, "' at ", bootstrap_, " (", existing, "). ",
           allow_create ? "The brokers do not auto-create topics (auto.create.topics.enable=false): "
-                         "create it first."
-                       : "Check the name, or create the topic first (e.g. by producing to it)."));
+                         "create it first with gregor topic create "
+                       : "Check the name, or create it with gregor topic create ",
+          topic));
     }
     if (t->err == RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -256,7 +271,10 @@ absl::StatusOr<TopicMetadata> KafkaClient::WaitForTopic(const std::string& topic
       for (int i = 0; i < t->partition_cnt; ++i) {
         if (t->partitions[i].leader < 0) leaderless.push_back(t->partitions[i].id);
       }
-      if (leaderless.empty()) return TopicMetadata{topic, t->partition_cnt};
+      if (first_seen == Clock::time_point()) first_seen = Clock::now();
+      if (leaderless.empty() || Clock::now() - first_seen >= kLeaderGrace) {
+        return TopicMetadata{topic, t->partition_cnt, leaderless};
+      }
       waiting_for = absl::StrCat("a leader for partition(s) ", absl::StrJoin(leaderless, ","),
                                  " of topic '", topic, "'");
     }
@@ -266,6 +284,14 @@ absl::StatusOr<TopicMetadata> KafkaClient::WaitForTopic(const std::string& topic
   return absl::DeadlineExceededError(
       absl::StrCat("timed out after ", timeout_ms, " ms waiting for ", waiting_for, " at ",
                    bootstrap_, " — is every broker of the cluster running?"));
+}
+
+std::string LeaderlessWarning(const TopicMetadata& topic) {
+  if (topic.leaderless.empty()) return "";
+  return absl::StrCat("warning: partition(s) ", absl::StrJoin(topic.leaderless, ","), " of '",
+                      topic.name,
+                      "' have no leader right now (their brokers are down?); messages for them "
+                      "wait until a leader is elected\n");
 }
 
 absl::StatusOr<std::pair<int64_t, int64_t>> KafkaClient::Watermarks(const std::string& topic,

@@ -24,7 +24,8 @@ class App;
 
 namespace gregor::tools {
 
-inline constexpr char kDefaultBootstrapServer[] = "localhost:9092";
+// The local cluster's three brokers (deploy/local/cluster.sh): any one of them is enough.
+inline constexpr char kDefaultBootstrapServer[] = "localhost:9092,localhost:9093,localhost:9094";
 
 // Flags every client command has.
 struct ClientOptions {
@@ -53,7 +54,11 @@ std::string UnreachableMessage(const std::string& bootstrap);
 struct TopicMetadata {
   std::string name;
   int32_t partitions = 0;
+  std::vector<int32_t> leaderless;  // partitions without a leader right now (a broker is down)
 };
+
+// "warning: partition(s) 1,2 of 'orders' have no leader right now ..." or "" if all have one.
+std::string LeaderlessWarning(const TopicMetadata& topic);
 
 // One librdkafka producer or consumer handle plus the state its callbacks share.
 class KafkaClient {
@@ -75,11 +80,13 @@ class KafkaClient {
   rd_kafka_t* get() const { return rk_; }
   const std::string& bootstrap() const { return bootstrap_; }
 
-  // Asks the cluster for `topic` until every partition has a leader. Fails at once when no
-  // broker is reachable ("no broker reachable at ... — is the cluster running?"), when the
-  // topic does not exist and is not being auto-created (the error lists some existing topics),
-  // or for an invalid name; otherwise after `timeout_ms`. `allow_create`: let the broker
-  // auto-create the topic (producers), if its auto.create.topics.enable is on.
+  // Asks the cluster for `topic` until every partition has a leader (or, after a few seconds,
+  // returns with the leaderless ones listed: their brokers may be down while the others work).
+  // Fails at once when no broker is reachable ("no broker reachable at ... — is the cluster
+  // running?"), when the topic does not exist and is not being auto-created (the error lists
+  // some existing topics), or for an invalid name; otherwise after `timeout_ms`.
+  // `allow_create` only picks the advice in the unknown-topic error: whether the broker
+  // auto-creates follows the client's allow.auto.create.topics (producers: on).
   absl::StatusOr<TopicMetadata> WaitForTopic(const std::string& topic, bool allow_create,
                                              int timeout_ms);
 

@@ -42,6 +42,25 @@ absl::Status TakeReaderProperties(ProduceOptions* options) {
   return absl::OkStatus();
 }
 
+// What a delivery error usually means, for the per-line report.
+std::string Hint(rd_kafka_resp_err_t e, bool from_broker) {
+  switch (e) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+      return from_broker ? " (larger than the broker's message.max.bytes or the topic's "
+                           "max.message.bytes)"
+                         : " (larger than the client's limit: raise it with --property "
+                           "message.max.bytes=N; the broker has its own)";
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+      return " (no acknowledgement within --timeout-ms: is the partition's leader up, and are "
+             "enough replicas in sync for --acks all?)";
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+      return " (fewer in-sync replicas than the topic's min.insync.replicas)";
+    default:
+      return "";
+  }
+}
+
 struct Header {
   std::string key;
   std::string value;
@@ -93,7 +112,8 @@ int RunProduce(const ProduceOptions& given, std::istream& in, std::ostream& err)
     std::lock_guard<std::mutex> lock(mu);
     if (msg.err) {
       ++failed;
-      err << "line " << line << ": not delivered: " << rd_kafka_err2str(msg.err) << "\n";
+      err << "line " << line << ": not delivered: " << rd_kafka_err2str(msg.err)
+          << Hint(msg.err, true) << "\n";
     } else {
       ++delivered;
     }
@@ -109,6 +129,7 @@ int RunProduce(const ProduceOptions& given, std::istream& in, std::ostream& err)
 
   auto topic = (*client)->WaitForTopic(options.topic, /*allow_create=*/true, 15000);
   if (!topic.ok()) return fail(topic.status());
+  err << LeaderlessWarning(*topic);
   if (options.partition >= topic->partitions) {
     return fail(absl::InvalidArgumentError(absl::StrCat(
         "partition ", options.partition, " does not exist: topic '", options.topic, "' has ",
@@ -168,7 +189,7 @@ int RunProduce(const ProduceOptions& given, std::istream& in, std::ostream& err)
       }
       std::lock_guard<std::mutex> lock(mu);
       ++rejected;
-      err << "line " << lines << ": not sent: " << rd_kafka_err2str(e) << "\n";
+      err << "line " << lines << ": not sent: " << rd_kafka_err2str(e) << Hint(e, false) << "\n";
       break;
     }
   }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "common/record_batch.h"
 #include "common/strings.h"
 #include "common/logging.h"
 #include "controller/control.h"
@@ -17,6 +18,17 @@ using storage::TopicPartition;
 namespace {
 
 constexpr char kClusterId[] = "gregor-local-cluster";
+
+// Whether any batch of a produce request's records is zstd-compressed.
+bool UsesZstd(std::string_view records) {
+  record::BatchIterator it(records);
+  record::BatchHeader header;
+  std::string_view batch;
+  while (it.Next(&header, &batch)) {
+    if (header.compression() == Compression::kZstd) return true;
+  }
+  return false;
+}
 
 KafkaApis::Outcome Respond(kafka::Writer body) {
   KafkaApis::Outcome o;
@@ -307,9 +319,13 @@ absl::StatusOr<KafkaApis::ProduceState> KafkaApis::BeginProduce(const kafka::Req
                                 : KafkaErrorCode::kUnknownTopicOrPartition;
       } else if (!p.records) {
         out.error_code = KafkaErrorCode::kCorruptMessage;
+      } else if (UsesZstd(*p.records)) {
+        // zstd needs Produce v7+ (KIP-110); clients that know only v3 must not send it.
+        out.error_code = KafkaErrorCode::kUnsupportedCompressionType;
       } else {
         std::string batches(*p.records);  // rewritten in place (offsets, epoch)
-        auto info = partition->AppendAsLeader(&batches, acks);
+        int32_t epoch = 0;
+        auto info = partition->AppendAsLeader(&batches, acks, &epoch);
         if (!info.ok()) {
           out.error_code = ToKafkaErrorCode(info.status());
           Logger("kafka")->debug("produce to {} failed: {}", tp.DirName(), info.status().message());
@@ -319,7 +335,7 @@ absl::StatusOr<KafkaApis::ProduceState> KafkaApis::BeginProduce(const kafka::Req
           state.touched.push_back(tp);
           if (acks == -1) {
             state.pending.push_back({ti, out_topic.partition_responses.size(), tp,
-                                     info->last_offset.value() + 1});
+                                     info->last_offset.value() + 1, epoch});
           }
         }
       }
@@ -342,7 +358,7 @@ bool KafkaApis::ProduceSatisfied(ProduceState& state) {
                                    out.error_code = KafkaErrorCode::kNotLeaderOrFollower;
                                    return true;
                                  }
-                                 auto outcome = partition->CheckAppendCommitted(p.required_offset);
+                                 auto outcome = partition->CheckAppendCommitted(p.required_offset, p.leader_epoch);
                                  if (!outcome) return false;  // keep waiting
                                  out.error_code = *outcome;
                                  return true;

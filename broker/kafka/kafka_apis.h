@@ -49,6 +49,7 @@ class KafkaApis {
       size_t topic = 0, partition = 0;
       storage::TopicPartition tp;
       int64_t required_offset = 0;  // HW must reach this
+      int32_t leader_epoch = 0;     // the epoch it was appended in
     };
     std::vector<Pending> pending;
     std::vector<storage::TopicPartition> touched;

@@ -71,17 +71,17 @@ void IsrManager::Send(const IsrChange& change) {
     Logger("replica")->warn("AlterPartition for {} failed: {}", change.tp.DirName(),
                             response.ok() ? response->error().message()
                                           : std::string(response.status().message()));
-    partition->OnIsrChangeResult(false, std::nullopt, now);
+    partition->OnIsrChangeResult(change, false, std::nullopt, now);
     return;
   }
   const auto& result = response->results(0);
   if (result.error().code() != 0) {
     Logger("replica")->info("controller rejected the ISR change of {}: {}", change.tp.DirName(),
                             result.error().message());
-    partition->OnIsrChangeResult(false, std::nullopt, now);
+    partition->OnIsrChangeResult(change, false, std::nullopt, now);
     return;
   }
-  partition->OnIsrChangeResult(true, metadata::FromRecord(result.state()), now);
+  partition->OnIsrChangeResult(change, true, metadata::FromRecord(result.state()), now);
   replicas_->Notify(change.tp);  // the high watermark may have moved
 }
 

@@ -51,6 +51,7 @@ class LeaderState {
   void SetInFlight(std::vector<int32_t> proposed) { in_flight_ = std::move(proposed); }
   void ClearInFlight() { in_flight_.reset(); }
   bool in_flight() const { return in_flight_.has_value(); }
+  bool InFlightIs(const std::vector<int32_t>& isr) const { return in_flight_ && *in_flight_ == isr; }
 
   const std::vector<int32_t>& isr() const { return isr_; }
   // The committed ISR plus the members an in-flight change would add.

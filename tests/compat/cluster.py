@@ -273,10 +273,8 @@ class GregorCluster:
                     self.stop()
                     raise
                 # Start over with fresh data dirs (the logs keep appending).
-                for name in os.listdir(self.dir):
-                    path = os.path.join(self.dir, name)
-                    if os.path.isdir(path):
-                        shutil.rmtree(path, ignore_errors=True)
+                for name in ["controller"] + ["broker-%d" % n for n in self.brokers]:
+                    shutil.rmtree(os.path.join(self.dir, name), ignore_errors=True)
             except BaseException:
                 self.keep_dir = True
                 self.stop()

@@ -21,7 +21,6 @@ def cluster(request):
     overrides = getattr(request.module, "GREGOR_BROKER_OVERRIDES", {})
     c = GregorCluster(num_brokers=3, broker_overrides=overrides)
     c.start()
-    request.node._gregor_cluster = c
     yield c
     if getattr(request.node, "_gregor_failed", False):
         c.keep_dir = True

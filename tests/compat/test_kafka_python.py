@@ -254,8 +254,7 @@ def test_bad_produce_requests_are_rejected(cluster):
     assert [b["base_offset"] for b in cluster.fetch_batches(topic, 0)] == [0, 2, 4]
 
 
-@pytest.mark.xfail(reason="Gregor accepts zstd batches in Produce < v7; Kafka answers "
-                          "UNSUPPORTED_COMPRESSION_TYPE (76) (KIP-110)", strict=False)
+# As Kafka (KIP-110): zstd batches need Produce v7+, so v3 answers UNSUPPORTED_COMPRESSION_TYPE.
 def test_zstd_in_produce_v3_is_refused(cluster):
     topic = unique_topic("kp-zstd-raw")
     leaders = create_topic(cluster, topic)

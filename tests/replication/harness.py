@@ -87,6 +87,7 @@ class ReplicationCluster(GregorCluster):
         super().__init__(num_brokers=3, broker_overrides=b, controller_overrides=c,
                          base_dir=self._repl_dir, **kwargs)
         self.sigstopped = set()
+        self.down = set()  # brokers the test killed or stopped (and has not started again)
         self.failed = False
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -113,12 +114,32 @@ class ReplicationCluster(GregorCluster):
         b.send_signal(signal.SIGCONT)
         self.sigstopped.discard(node_id)
 
+    def kill_broker(self, node_id):
+        self.down.add(node_id)
+        return super().kill_broker(node_id)
+
+    def stop_broker(self, node_id, timeout=60.0):
+        self.down.add(node_id)
+        return super().stop_broker(node_id, timeout=timeout)
+
+    def start_broker(self, node_id, timeout=60.0):
+        """Starts the broker again and waits until every running broker lists it as live;
+        fails at once (with the logs) if it exits instead."""
+        self.down.discard(node_id)
+        super().start_broker(node_id, timeout=timeout)
+        self.check_alive(self.expected())
+        self.wait_for_brokers(self.expected(), timeout=timeout)
+
+    def expected(self):
+        """Node ids of the brokers that should be running (maybe SIGSTOPped)."""
+        return [n for n in self.brokers if n not in self.down]
+
     def serving(self):
         """Node ids of brokers that run and are not SIGSTOPped."""
         return [n for n, b in self.brokers.items() if b.running() and n not in self.sigstopped]
 
     def check_alive(self, expected=None):
-        """Fails (with the logs) if a process the test did not stop has exited."""
+        """Fails (with the logs) if the controller or one of the `expected` brokers exited."""
         procs = [self.controller] + [self.brokers[n] for n in (expected or [])]
         for p in procs:
             if p.popen is not None and not p.running():
@@ -143,16 +164,18 @@ class ReplicationCluster(GregorCluster):
 
     def wait_for(self, what, predicate, timeout, interval=0.05):
         """Polls predicate() until it returns something truthy (returned) or the deadline passes;
-        fails at once if a process the test did not stop has exited."""
+        fails at once if a process the test did not stop has exited. `what` may be a callable
+        (called for the failure message)."""
         deadline = time.monotonic() + timeout
         while True:
-            self.check_alive(self.serving())
+            self.check_alive(self.expected())
             value = predicate()
             if value:
                 return value
             if time.monotonic() >= deadline:
                 raise ClusterError("timed out after %.1fs waiting for %s\n%s" %
-                                   (timeout, what, self.log_tails()))
+                                   (timeout, what() if callable(what) else what,
+                                    self.log_tails()))
             time.sleep(interval)
 
     def wait_partitions(self, topic, what, predicate, timeout=30.0, via=None):
@@ -171,7 +194,8 @@ class ReplicationCluster(GregorCluster):
                 views[n] = v
             return views
 
-        views = self.wait_for("%s (last view: %s)" % (what, last), ok, timeout)
+        views = self.wait_for(lambda: "%s (last view from broker %s: %s)" % (
+            what, *last.get("view", (None, None))), ok, timeout)
         return next(iter(views.values()))[1]
 
     def leader_of(self, topic, partition=0):
@@ -189,6 +213,14 @@ class ReplicationCluster(GregorCluster):
                 leader in live and sorted(isr) == sorted(replicas) and len(replicas) == 3
                 for leader, replicas, isr in parts.values()),
             timeout)
+
+    def grep_log(self, node_id, needle, limit=20):
+        """Lines of the broker's log (all its runs) that contain `needle` (the last `limit`)."""
+        try:
+            with open(self.brokers[node_id].log_path, errors="replace") as f:
+                return [l.rstrip("\n") for l in f if needle in l][-limit:]
+        except OSError:
+            return []
 
     # ---- admin -------------------------------------------------------------------------------
 
@@ -235,6 +267,7 @@ class ReplicationCluster(GregorCluster):
         for n in list(self.sigstopped):
             self.sigcont(n)
         running = [b for b in self.brokers.values() if b.running()]
+        self.down.update(self.brokers)
         for b in running:
             b.send_signal(signal.SIGTERM)
         return {b.node_id: b.stop(signal.SIGTERM, timeout=timeout) for b in running}
@@ -324,7 +357,6 @@ class BackgroundProducer:
         self.sent = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._paused = threading.Event()
         self._thread = None
         self._exc = None
         self.unflushed = None
@@ -350,7 +382,7 @@ class BackgroundProducer:
             next_due = time.monotonic()
             while not self._stop.is_set():
                 now = time.monotonic()
-                if self._paused.is_set() or len(p) >= self.max_outstanding:
+                if len(p) >= self.max_outstanding:
                     p.poll(0.01)
                     next_due = time.monotonic()
                     continue
@@ -372,12 +404,6 @@ class BackgroundProducer:
         except BaseException as e:  # reported by stop()
             self._exc = e
 
-    def pause(self):
-        self._paused.set()
-
-    def resume(self):
-        self._paused.clear()
-
     def count_acked(self, partition=None):
         with self._lock:
             if partition is None:
@@ -393,7 +419,7 @@ class BackgroundProducer:
             if self._exc is not None:
                 raise self._exc
             if cluster is not None:
-                cluster.check_alive(cluster.serving())
+                cluster.check_alive(cluster.expected())
             if time.monotonic() >= deadline:
                 raise AssertionError("only %d of %d acknowledgements within %.0fs (errors: %s)" %
                                      (self.count_acked(partition), target, timeout,

@@ -181,10 +181,10 @@ TEST_F(LeaderStateTest, ShrinkRemovesAFollowerNotCaughtUpWithinTheLag) {
   state_.Reset({1, 2, 3}, {1, 2, 3}, 0, 0);
   state_.OnFollowerFetch(2, 0, 0, 50);  // caught up at 50; 3 never fetches
   EXPECT_EQ(state_.IsrToShrink(5, 100), std::nullopt);  // exactly the lag: still in
-  EXPECT_EQ(state_.IsrToShrink(5, 101), std::optional<Isr>({1, 2}));
+  EXPECT_EQ(state_.IsrToShrink(5, 101), std::optional<Isr>(Isr{1, 2}));
   // 2 fell behind too: caught up last at 50.
-  EXPECT_EQ(state_.IsrToShrink(5, 150), std::optional<Isr>({1, 2}));
-  EXPECT_EQ(state_.IsrToShrink(5, 151), std::optional<Isr>({1}));
+  EXPECT_EQ(state_.IsrToShrink(5, 150), std::optional<Isr>(Isr{1, 2}));
+  EXPECT_EQ(state_.IsrToShrink(5, 151), std::optional<Isr>(Isr{1}));
 }
 
 TEST_F(LeaderStateTest, FollowerAtLeaderLogEndIsNeverShrunk) {
@@ -193,7 +193,7 @@ TEST_F(LeaderStateTest, FollowerAtLeaderLogEndIsNeverShrunk) {
   // Nothing was produced for a long time: the follower is at the log end.
   EXPECT_EQ(state_.IsrToShrink(10, 100000), std::nullopt);
   // One record more and the follower has not fetched since: out.
-  EXPECT_EQ(state_.IsrToShrink(11, 100000), std::optional<Isr>({1}));
+  EXPECT_EQ(state_.IsrToShrink(11, 100000), std::optional<Isr>(Isr{1}));
 }
 
 TEST_F(LeaderStateTest, SteadyTrickleOfProducesDoesNotShrinkAHealthyFollower) {
@@ -220,7 +220,7 @@ TEST_F(LeaderStateTest, FollowerFallingFurtherBehindIsShrunk) {
     state_.OnFollowerFetch(2, f, leo, t);
   }
   EXPECT_EQ(state_.LastCaughtUpMs(2), 0);
-  EXPECT_EQ(state_.IsrToShrink(leo, 101), std::optional<Isr>({1}));
+  EXPECT_EQ(state_.IsrToShrink(leo, 101), std::optional<Isr>(Isr{1}));
 }
 
 TEST_F(LeaderStateTest, LeaderIsNeverShrunk) {
@@ -231,7 +231,7 @@ TEST_F(LeaderStateTest, LeaderIsNeverShrunk) {
 TEST_F(LeaderStateTest, FreshLeaderGivesFollowersAFullLagBudget) {
   state_.Reset({1, 2}, {1, 2}, 0, 1000);
   EXPECT_EQ(state_.IsrToShrink(10, 1100), std::nullopt);
-  EXPECT_EQ(state_.IsrToShrink(10, 1101), std::optional<Isr>({1}));
+  EXPECT_EQ(state_.IsrToShrink(10, 1101), std::optional<Isr>(Isr{1}));
 }
 
 // ---- expand ----------------------------------------------------------------------------------
@@ -244,11 +244,11 @@ TEST_F(LeaderStateTest, ExpandNeedsHighWatermarkAndEpochStartOffset) {
   // At the HW (3) but before the epoch start (5): it has nothing of this epoch yet.
   EXPECT_EQ(state_.IsrToExpand(3, AllEligible()), std::nullopt);
   state_.OnFollowerFetch(3, 5, 8, 2);
-  EXPECT_EQ(state_.IsrToExpand(3, AllEligible()), std::optional<Isr>({1, 2, 3}));
+  EXPECT_EQ(state_.IsrToExpand(3, AllEligible()), std::optional<Isr>(Isr{1, 2, 3}));
   // Past the epoch start but below the HW.
   EXPECT_EQ(state_.IsrToExpand(6, AllEligible()), std::nullopt);
   state_.OnFollowerFetch(3, 6, 8, 3);
-  EXPECT_EQ(state_.IsrToExpand(6, AllEligible()), std::optional<Isr>({1, 2, 3}));
+  EXPECT_EQ(state_.IsrToExpand(6, AllEligible()), std::optional<Isr>(Isr{1, 2, 3}));
 }
 
 TEST_F(LeaderStateTest, ExpandRespectsEligibility) {
@@ -256,10 +256,10 @@ TEST_F(LeaderStateTest, ExpandRespectsEligibility) {
   state_.OnFollowerFetch(2, 10, 10, 1);
   state_.OnFollowerFetch(3, 10, 10, 1);
   auto only_3 = [](int32_t b) { return b == 3; };
-  EXPECT_EQ(state_.IsrToExpand(10, only_3), std::optional<Isr>({1, 3}));
+  EXPECT_EQ(state_.IsrToExpand(10, only_3), std::optional<Isr>(Isr{1, 3}));
   auto none = [](int32_t) { return false; };
   EXPECT_EQ(state_.IsrToExpand(10, none), std::nullopt);
-  EXPECT_EQ(state_.IsrToExpand(10, AllEligible()), std::optional<Isr>({1, 2, 3}));
+  EXPECT_EQ(state_.IsrToExpand(10, AllEligible()), std::optional<Isr>(Isr{1, 2, 3}));
 }
 
 TEST_F(LeaderStateTest, NoExpandWhenEveryReplicaIsInTheIsr) {
@@ -323,7 +323,7 @@ TEST_F(LeaderStateTest, MetadataAddingAReplicaStartsTrackingIt) {
   state_.OnFollowerFetch(4, 10, 10, 2);
   EXPECT_EQ(state_.FollowerLogEndOffset(4), 10);
   state_.OnFollowerFetch(2, 10, 10, 2);
-  EXPECT_EQ(state_.IsrToExpand(10, AllEligible()), std::optional<Isr>({1, 2, 4}));
+  EXPECT_EQ(state_.IsrToExpand(10, AllEligible()), std::optional<Isr>(Isr{1, 2, 4}));
 }
 
 }  // namespace
