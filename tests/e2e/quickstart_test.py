@@ -30,6 +30,7 @@ def check(cond, what, detail=""):
 
 def port_free(port):
     s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers are fine
     try:
         s.bind(("127.0.0.1", port))
         return True
