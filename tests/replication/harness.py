@@ -355,6 +355,7 @@ class BackgroundProducer:
         self.acked = []
         self.errors = []
         self.sent = 0
+        self.sent_at = []  # monotonic time of produce() per sequence number
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = None
@@ -396,6 +397,7 @@ class BackgroundProducer:
                 except BufferError:
                     p.poll(0.01)
                     continue
+                self.sent_at.append(time.monotonic())
                 self.sent += 1
                 # A steady pace; after a stall no burst to catch up.
                 next_due = max(next_due + interval, time.monotonic() - 0.05)
@@ -438,6 +440,11 @@ class BackgroundProducer:
         with self._lock:
             counts = collections.Counter(e.name() for _s, _p, e, _t in self.errors)
         return dict(counts)
+
+    def latencies(self):
+        """Sorted produce()-to-acknowledgement times (seconds) of the acknowledged messages."""
+        with self._lock:
+            return sorted(t - self.sent_at[s] for s, _p, _o, t in self.acked)
 
     def ack_times(self, partition=None):
         with self._lock:
