@@ -109,6 +109,7 @@ class Scenario:
         producer.wait_acked(200, 60, c)  # still flowing after the last fault
         producer.stop()
         t_stop = time.monotonic()
+        self.report(t_stop)  # the measurements, even if a check below fails
         self.wait_full_isr()
         hw = high_watermarks(c.bootstrap, topic, PARTITIONS)
         top = {}
@@ -137,7 +138,7 @@ class Scenario:
                 "clean stop, consumer saw %d" % (p, hws, hw[p])
         log("%s: replica logs identical below the high watermark: %s" % (
             self.name, {p: "hw %d, %d bytes" % (h, n) for p, (h, _hws, n) in logs.items()}))
-        self.report(t_stop)
+        log("%s: whole test %.1fs" % (self.name, time.monotonic() - self.t0))
 
     def report(self, t_stop):
         """Prints, per fault, the longest gap between acknowledgements on partition 0 and on
@@ -146,10 +147,10 @@ class Scenario:
         times = {p: self.producer.ack_times(p) for p in range(PARTITIONS)}
         lat = self.producer.latencies()
         pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
-        lines = ["%s: %d fault(s); producer ran %.1fs; whole test %.1fs; produce->ack latency "
-                 "p50 %.0f ms, p99 %.0f ms, max %.0f ms" %
-                 (self.name, len(self.events), t_stop - self.t0, time.monotonic() - self.t0,
-                  1000 * pct(0.5), 1000 * pct(0.99), 1000 * (lat[-1] if lat else 0))]
+        lines = ["%s: %d fault(s); producer ran %.1fs; produce->ack latency p50 %.0f ms, "
+                 "p99 %.0f ms, max %.0f ms" %
+                 (self.name, len(self.events), t_stop - self.t0, 1000 * pct(0.5),
+                  1000 * pct(0.99), 1000 * (lat[-1] if lat else 0))]
         for label, t_fault, t_rec in self.events:
             gaps = {p: ack_gaps(times[p], t_fault, t_rec)[0] for p in range(PARTITIONS)}
             worst = max(gaps, key=gaps.get)
