@@ -75,6 +75,25 @@ std::vector<MetadataRecord> MoveAwayFrom(const MetadataImage& image, int32_t bro
   return records;
 }
 
+// The current registration of `broker_id` if `broker_epoch` is its epoch; else nullptr and
+// `error` says why (not registered / stale epoch).
+const BrokerRegistration* CurrentRegistration(const MetadataImage& image, int32_t broker_id,
+                                              int64_t broker_epoch, Error* error) {
+  const BrokerRegistration* broker = image.FindBroker(broker_id);
+  if (broker == nullptr) {
+    SetError(error, KafkaErrorCode::kBrokerIdNotRegistered,
+             absl::StrCat("broker ", broker_id, " is not registered"));
+    return nullptr;
+  }
+  if (broker->epoch != broker_epoch) {
+    SetError(error, KafkaErrorCode::kStaleBrokerEpoch,
+             absl::StrCat("broker ", broker_id, " epoch ", broker_epoch,
+                          " is stale; the current registration has epoch ", broker->epoch));
+    return nullptr;
+  }
+  return broker;
+}
+
 }  // namespace
 
 Error MakeError(KafkaErrorCode code, const std::string& message) {
@@ -136,18 +155,9 @@ ControllerResult<BrokerHeartbeatResponse> BrokerHeartbeat(const MetadataImage& i
                                                           const BrokerHeartbeatRequest& request,
                                                           const ControlSettings& settings) {
   ControllerResult<BrokerHeartbeatResponse> result;
-  const BrokerRegistration* broker = image.FindBroker(request.broker_id());
-  if (broker == nullptr) {
-    SetError(result.reply.mutable_error(), KafkaErrorCode::kBrokerIdNotRegistered,
-             absl::StrCat("broker ", request.broker_id(), " is not registered"));
-    return result;
-  }
-  if (broker->epoch != request.broker_epoch()) {
-    SetError(result.reply.mutable_error(), KafkaErrorCode::kStaleBrokerEpoch,
-             absl::StrCat("broker ", request.broker_id(), " epoch ", request.broker_epoch(),
-                          " is stale; the current registration has epoch ", broker->epoch));
-    return result;
-  }
+  const BrokerRegistration* broker = CurrentRegistration(
+      image, request.broker_id(), request.broker_epoch(), result.reply.mutable_error());
+  if (broker == nullptr) return result;
   bool fenced = broker->fenced;
   if (request.want_fence()) {
     if (!fenced) result.records = FenceBroker(image, request.broker_id(), settings);
@@ -185,18 +195,9 @@ ControllerResult<ControlledShutdownResponse> ControlledShutdown(
     const MetadataImage& image, const ControlledShutdownRequest& request,
     const ControlSettings& settings) {
   ControllerResult<ControlledShutdownResponse> result;
-  const BrokerRegistration* broker = image.FindBroker(request.broker_id());
-  if (broker == nullptr) {
-    SetError(result.reply.mutable_error(), KafkaErrorCode::kBrokerIdNotRegistered,
-             absl::StrCat("broker ", request.broker_id(), " is not registered"));
-    return result;
-  }
-  if (broker->epoch != request.broker_epoch()) {
-    SetError(result.reply.mutable_error(), KafkaErrorCode::kStaleBrokerEpoch,
-             absl::StrCat("broker ", request.broker_id(), " epoch ", request.broker_epoch(),
-                          " is stale (current ", broker->epoch, ")"));
-    return result;
-  }
+  const BrokerRegistration* broker = CurrentRegistration(
+      image, request.broker_id(), request.broker_epoch(), result.reply.mutable_error());
+  if (broker == nullptr) return result;
   if (broker->fenced) return result;  // nothing to move
   int32_t stuck = 0;
   if (!broker->shutting_down) {

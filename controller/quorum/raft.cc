@@ -227,16 +227,7 @@ void RaftNode::BecomePreCandidate() {
     BecomeCandidate();
     return;
   }
-  for (NodeId peer : config_.voters) {
-    if (peer == config_.id) continue;
-    Message m;
-    m.type = MessageType::kPreVote;
-    m.to = peer;
-    m.term = term_ + 1;
-    m.last_log_index = last_index();
-    m.last_log_term = last_term();
-    Send(std::move(m));
-  }
+  RequestVotes(MessageType::kPreVote, term_ + 1);
 }
 
 void RaftNode::BecomeCandidate() {
@@ -253,12 +244,16 @@ void RaftNode::BecomeCandidate() {
     BecomeLeader();
     return;
   }
+  RequestVotes(MessageType::kVote, term_);
+}
+
+void RaftNode::RequestVotes(MessageType type, int64_t term) {
   for (NodeId peer : config_.voters) {
     if (peer == config_.id) continue;
     Message m;
-    m.type = MessageType::kVote;
+    m.type = type;
     m.to = peer;
-    m.term = term_;
+    m.term = term;
     m.last_log_index = last_index();
     m.last_log_term = last_term();
     Send(std::move(m));

@@ -220,6 +220,8 @@ class RaftNode {
   void BecomePreCandidate();
   void BecomeCandidate();
   void BecomeLeader();
+  // Asks every other voter for a (pre-)vote at `term` with our last log position.
+  void RequestVotes(MessageType type, int64_t term);
   void ResetElectionTimer();
   void TickElection();
   void TickHeartbeat();
