@@ -27,11 +27,25 @@ class ReplicationServer::Service final : public replication::Replication::Servic
           stream) override {
     replication::ReplicaFetchRequest request;
     while (!stopping_ && stream->Read(&request)) {
+      // Register for changes before looking: an append between the look and the wait must
+      // still wake us, or the follower (and every acks=all producer) waits the full max_wait.
+      auto signal = std::make_shared<Signal>();
+      auto waiter = std::make_shared<PartitionWaiter>();
+      std::weak_ptr<Signal> weak = signal;
+      waiter->wake = [weak] {
+        if (auto s = weak.lock()) {
+          absl::MutexLock lock(&s->mu);
+          s->woken = true;
+        }
+      };
+      for (const auto& p : request.partitions()) {
+        replicas_->AddWaiter({p.topic(), p.partition()}, waiter);
+      }
       replication::ReplicaFetchResponse response;
       size_t bytes = Handle(request, &response);
       bool reportable = bytes > 0 || HasNews(response);
       if (!reportable && request.max_wait_ms() > 0) {
-        Wait(request, context);
+        Wait(request, context, signal.get());
         response.Clear();
         Handle(request, &response);
       }
@@ -48,31 +62,22 @@ class ReplicationServer::Service final : public replication::Replication::Servic
     return false;
   }
 
-  // Waits until a requested partition changes, max_wait passes, or the stream goes away.
-  void Wait(const replication::ReplicaFetchRequest& request, grpc::ServerContext* context) {
-    struct Signal {
-      absl::Mutex mu;
-      bool woken = false;
-    };
-    auto signal = std::make_shared<Signal>();
-    auto waiter = std::make_shared<PartitionWaiter>();
-    std::weak_ptr<Signal> weak = signal;
-    waiter->wake = [weak] {
-      if (auto s = weak.lock()) {
-        absl::MutexLock lock(&s->mu);
-        s->woken = true;
-      }
-    };
-    for (const auto& p : request.partitions()) replicas_->AddWaiter({p.topic(), p.partition()}, waiter);
+  struct Signal {
+    absl::Mutex mu;
+    bool woken ABSL_GUARDED_BY(mu) = false;
+  };
+
+  // Waits until `signal` fires (a requested partition changed), max_wait passes, or the stream
+  // goes away.
+  void Wait(const replication::ReplicaFetchRequest& request, grpc::ServerContext* context,
+            Signal* signal) {
     absl::Time deadline = absl::Now() + absl::Milliseconds(std::min(request.max_wait_ms(), 30000));
     absl::MutexLock lock(&signal->mu);
-    while (!signal->woken && !stopping_ && !context->IsCancelled()) {
-      auto woken = [&] { return signal->woken; };
-      if (signal->mu.AwaitWithDeadline(absl::Condition(&woken),
-                                       std::min(deadline, absl::Now() + absl::Milliseconds(100)))) {
-        break;
-      }
-      if (absl::Now() >= deadline) break;
+    auto woken = [signal]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(signal->mu) { return signal->woken; };
+    while (!signal->woken && !stopping_ && !context->IsCancelled() && absl::Now() < deadline) {
+      // Wake up now and then to notice a cancelled stream or a stopping server.
+      signal->mu.AwaitWithDeadline(absl::Condition(&woken),
+                                   std::min(deadline, absl::Now() + absl::Milliseconds(100)));
     }
   }
 
