@@ -155,6 +155,13 @@ KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header)
   return EncodeOrClose(response, header.api_version, kafka::EncodeMetadataResponse);
 }
 
+KafkaErrorCode KafkaApis::NotHostedError(const std::string& topic, int32_t partition) const {
+  // The cluster has it elsewhere (the client's metadata is stale), or not at all.
+  return link_->image()->FindPartition(topic, partition) != nullptr
+             ? KafkaErrorCode::kNotLeaderOrFollower
+             : KafkaErrorCode::kUnknownTopicOrPartition;
+}
+
 void KafkaApis::AutoCreateTopics(const std::vector<std::string>& topics) {
   controller::CreateTopicsRequest request;
   for (const std::string& name : topics) {
@@ -191,9 +198,7 @@ KafkaApis::Outcome KafkaApis::HandleListOffsets(const kafka::RequestHeader& head
       out.partition_index = p.partition_index;
       auto partition = replicas_->GetPartition({topic.name, p.partition_index});
       if (partition == nullptr) {
-        bool exists = link_->image()->FindPartition(topic.name, p.partition_index) != nullptr;
-        out.error_code = exists ? KafkaErrorCode::kNotLeaderOrFollower
-                                : KafkaErrorCode::kUnknownTopicOrPartition;
+        out.error_code = NotHostedError(topic.name, p.partition_index);
       } else if (!partition->is_leader()) {
         out.error_code = KafkaErrorCode::kNotLeaderOrFollower;
       } else {
@@ -314,9 +319,7 @@ absl::StatusOr<KafkaApis::ProduceState> KafkaApis::BeginProduce(const kafka::Req
       } else if (state.request.transactional_id) {
         out.error_code = KafkaErrorCode::kUnsupportedForMessageFormat;
       } else if (partition == nullptr) {
-        bool exists = link_->image()->FindPartition(topic.name, p.index) != nullptr;
-        out.error_code = exists ? KafkaErrorCode::kNotLeaderOrFollower
-                                : KafkaErrorCode::kUnknownTopicOrPartition;
+        out.error_code = NotHostedError(topic.name, p.index);
       } else if (!p.records) {
         out.error_code = KafkaErrorCode::kCorruptMessage;
       } else if (UsesZstd(*p.records)) {
@@ -419,9 +422,7 @@ void KafkaApis::FillFetch(FetchState& state) {
       out.partition_index = p.partition;
       auto partition = replicas_->GetPartition({topic.topic, p.partition});
       if (partition == nullptr) {
-        bool exists = link_->image()->FindPartition(topic.topic, p.partition) != nullptr;
-        out.error_code = exists ? KafkaErrorCode::kNotLeaderOrFollower
-                                : KafkaErrorCode::kUnknownTopicOrPartition;
+        out.error_code = NotHostedError(topic.topic, p.partition);
       } else {
         // At least one whole batch for the first partition with data (KIP-74), then within the
         // request's and the partition's byte limits.

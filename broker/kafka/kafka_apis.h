@@ -83,6 +83,8 @@ class KafkaApis {
   Outcome HandleCreateTopics(const kafka::RequestHeader& header);
   Outcome HandleDeleteTopics(const kafka::RequestHeader& header);
   void FillFetch(FetchState& state);
+  // The error for a partition this broker does not host: NOT_LEADER_OR_FOLLOWER if it exists.
+  KafkaErrorCode NotHostedError(const std::string& topic, int32_t partition) const;
   // Asks the controller to create `topics` with broker defaults (auto-creation).
   void AutoCreateTopics(const std::vector<std::string>& topics);
 
