@@ -59,6 +59,8 @@ const ConfigSchema& BrokerConfigSchema() {
         .Int("socket.request.max.bytes", "104857600", "Largest request accepted.", 1024)
         .Int("num.network.threads", "2", "Threads serving Kafka connections.", 1, 64)
         .Int("num.io.threads", "4", "Threads doing disk work for requests.", 1, 256)
+        .Int("queued.max.requests.per.connection", "32",
+             "Requests of one connection in progress at once (their waits overlap).", 1, 1024)
         .String("log.level", "info", "trace, debug, info, warn, error or off.");
     return s;
   }();
@@ -175,6 +177,7 @@ absl::StatusOr<BrokerConfig> LoadBrokerConfig(const std::string& path,
   b.socket_request_max_bytes = c.GetInt("socket.request.max.bytes");
   b.num_network_threads = c.GetInt("num.network.threads");
   b.num_io_threads = c.GetInt("num.io.threads");
+  b.queued_max_requests_per_connection = c.GetInt("queued.max.requests.per.connection");
   b.log_level = c.GetString("log.level");
   RETURN_IF_ERROR(b.Validate());
   return b;

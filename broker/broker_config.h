@@ -44,6 +44,9 @@ struct BrokerConfig {
   int32_t socket_request_max_bytes = 104857600;  // socket.request.max.bytes
   int32_t num_network_threads = 2;           // num.network.threads
   int32_t num_io_threads = 4;                // num.io.threads
+  // queued.max.requests.per.connection: requests of one connection started but not yet
+  // answered (an acks=all produce waiting for replication); 1 = strictly one at a time.
+  int32_t queued_max_requests_per_connection = 32;
   std::string log_level = "info";            // log.level
 
   absl::Status Validate() const;

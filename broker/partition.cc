@@ -138,7 +138,8 @@ bool Partition::MaybeAdvanceHighWatermarkLocked() {
   return true;
 }
 
-absl::StatusOr<Partition::ReadResult> Partition::ReadAsLeader(Offset offset, int64_t max_bytes) const {
+absl::StatusOr<Partition::ReadResult> Partition::ReadAsLeader(Offset offset, int64_t max_bytes,
+                                                              bool min_one_batch) const {
   {
     absl::MutexLock lock(&mu_);
     if (!have_state_ || state_.leader != local_broker_) {
@@ -153,7 +154,7 @@ absl::StatusOr<Partition::ReadResult> Partition::ReadAsLeader(Offset offset, int
     result.records = FileSlice{nullptr, 0, 0};
     return result;
   }
-  auto slice = log_->Read(offset, max_bytes, result.offsets.high_watermark);
+  auto slice = log_->Read(offset, max_bytes, result.offsets.high_watermark, min_one_batch);
   if (!slice.ok()) return slice.status();
   result.records = *slice;
   return result;
@@ -220,7 +221,8 @@ Partition::FollowerFetchResult Partition::HandleFollowerFetch(
     result.isr_change = MakeIsrChangeLocked(*expand);
   }
   if (fetch.fetch_offset < leo) {
-    auto slice = log_->Read(Offset(fetch.fetch_offset), std::max(fetch.max_bytes, 1), Offset(leo));
+    auto slice = log_->Read(Offset(fetch.fetch_offset), std::max(fetch.max_bytes, 0), Offset(leo),
+                            fetch.min_one_batch);
     if (!slice.ok()) {
       result.error = ToKafkaErrorCode(slice.status());
     } else {

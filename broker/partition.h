@@ -74,7 +74,8 @@ class Partition {
     FileSlice records;
     PartitionOffsets offsets;
   };
-  absl::StatusOr<ReadResult> ReadAsLeader(Offset offset, int64_t max_bytes) const;
+  absl::StatusOr<ReadResult> ReadAsLeader(Offset offset, int64_t max_bytes,
+                                          bool min_one_batch = true) const;
   PartitionOffsets Offsets() const;
 
   // ---- leader: followers --------------------------------------------------------------------
@@ -84,6 +85,9 @@ class Partition {
     int64_t fetch_offset = 0;
     int32_t last_fetched_epoch = -1;
     int32_t max_bytes = 0;
+    // At least one whole batch even past max_bytes (KIP-74). The service sets it while the
+    // response's byte budget is not spent, so a response exceeds it by one batch at most.
+    bool min_one_batch = true;
   };
   struct FollowerFetchResult {
     KafkaErrorCode error = KafkaErrorCode::kNone;

@@ -477,6 +477,8 @@ ControllerResult<CreateTopicsResponse> CreateTopics(const MetadataImage& image,
   MetadataImage working = image;  // sees the topics created earlier in this request
   std::map<std::string, int> name_count;
   for (const TopicSpec& spec : request.topics()) name_count[spec.name()]++;
+  // All the topics of one request are committed as one batch: bound its size as a whole.
+  int64_t partitions_in_request = 0;
   for (const TopicSpec& spec : request.topics()) {
     TopicResult* out = result.reply.add_results();
     out->set_name(spec.name());
@@ -584,6 +586,15 @@ ControllerResult<CreateTopicsResponse> CreateTopics(const MetadataImage& image,
                                  static_cast<uint64_t>(working.PartitionCount()) +
                                      static_cast<uint64_t>(working.topics().size()) * 7);
     }
+    if (partitions_in_request + static_cast<int64_t>(assignment.size()) >
+        settings.max_partitions_per_request) {
+      fail(KafkaErrorCode::kInvalidPartitions,
+           absl::StrCat("at most ", settings.max_partitions_per_request,
+                        " partitions per request in all; this topic would make ",
+                        partitions_in_request + static_cast<int64_t>(assignment.size())));
+      continue;
+    }
+    partitions_in_request += static_cast<int64_t>(assignment.size());
     out->set_partitions(static_cast<int32_t>(assignment.size()));
     out->set_replication_factor(static_cast<int32_t>(assignment[0].size()));
     if (request.validate_only()) {

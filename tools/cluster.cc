@@ -2,10 +2,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <iostream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -63,27 +65,23 @@ int RunClusterDescribe(const ClusterOptions& o, std::ostream& out, std::ostream&
   return 0;
 }
 
-int RunClusterHealth(const ClusterOptions& o, std::ostream& out, std::ostream& err) {
-  auto client = MakeControllerClient(o.cluster);
-  auto d = client->Call(&Controller::Stub::DescribeCluster, controller::DescribeClusterRequest{},
-                        absl::Milliseconds(o.timeout_ms));
-  if (!d.ok()) {
-    err << ControllerUnreachable(o.cluster, d.status()) << "\n";
-    return 1;
-  }
+namespace {
+
+// Writes the health report of `d` to `out`; true when healthy.
+bool ReportHealth(const controller::DescribeClusterResponse& d, std::ostream& out) {
   bool healthy = true;
-  if (d->active_controller_id() < 0) {
+  if (d.active_controller_id() < 0) {
     out << "NO ACTIVE CONTROLLER\n";
     healthy = false;
   }
-  for (const auto& b : d->brokers()) {
+  for (const auto& b : d.brokers()) {
     if (b.state() != "alive") {
       out << "broker " << b.id() << " is " << b.state() << "\n";
       healthy = false;
     }
   }
   int offline = 0, under = 0;
-  for (const auto& t : d->topics()) {
+  for (const auto& t : d.topics()) {
     for (const auto& p : t.partitions()) {
       if (p.leader() < 0) {
         out << "OFFLINE " << t.name() << "-" << p.partition() << " (replicas " << JoinIds(p.replicas())
@@ -97,9 +95,36 @@ int RunClusterHealth(const ClusterOptions& o, std::ostream& out, std::ostream& e
     }
   }
   healthy = healthy && offline == 0 && under == 0;
-  out << (healthy ? "healthy" : "NOT healthy") << ": " << d->brokers_size() << " broker(s), "
+  out << (healthy ? "healthy" : "NOT healthy") << ": " << d.brokers_size() << " broker(s), "
       << offline << " offline and " << under << " under-replicated partition(s)\n";
-  return healthy ? 0 : 1;
+  return healthy;
+}
+
+}  // namespace
+
+int RunClusterHealth(const ClusterOptions& o, std::ostream& out, std::ostream& err) {
+  auto client = MakeControllerClient(o.cluster);
+  const absl::Time give_up = absl::Now() + absl::Seconds(std::max(0, o.wait_s));
+  bool said_waiting = false;
+  while (true) {
+    auto d = client->Call(&Controller::Stub::DescribeCluster, controller::DescribeClusterRequest{},
+                          absl::Milliseconds(o.timeout_ms));
+    std::ostringstream report;
+    bool healthy = d.ok() && ReportHealth(*d, report);
+    if (healthy || absl::Now() >= give_up) {
+      if (!d.ok()) {
+        err << ControllerUnreachable(o.cluster, d.status()) << "\n";
+        return 1;
+      }
+      out << report.str();
+      return healthy ? 0 : 1;
+    }
+    if (!said_waiting) {
+      err << "waiting up to " << o.wait_s << " s for the cluster to become healthy...\n";
+      said_waiting = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
 }
 
 int RunClusterWatch(const ClusterOptions& o, std::ostream& out, std::ostream& err) {
@@ -181,8 +206,11 @@ void AddClusterCommands(CLI::App& app, int* exit_code) {
   describe->callback([o, exit_code] { *exit_code = RunClusterDescribe(*o, std::cout, std::cerr); });
   CLI::App* health = cluster->add_subcommand(
       "health",
-      "List offline and under-replicated partitions and fenced brokers; exit 1 if any.\nExample: gregor cluster health");
+      "List offline and under-replicated partitions and fenced brokers; exit 1 if any.\n"
+      "Example: gregor cluster health --wait-s 30   (after restarting a broker)");
   common(health);
+  health->add_option("--wait-s", o->wait_s,
+                     "Wait up to this many seconds for the cluster to become healthy");
   health->callback([o, exit_code] { *exit_code = RunClusterHealth(*o, std::cout, std::cerr); });
   CLI::App* watch = cluster->add_subcommand(
       "watch",

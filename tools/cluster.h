@@ -18,6 +18,8 @@ struct ClusterOptions {
   int max_events = 0;
   int duration_s = 0;
   bool no_initial_state = false;
+  // health: keep asking for up to this many seconds until healthy (0: answer at once).
+  int wait_s = 0;
 };
 
 int RunClusterDescribe(const ClusterOptions& options, std::ostream& out, std::ostream& err);

@@ -424,11 +424,13 @@ void KafkaApis::FillFetch(FetchState& state) {
       if (partition == nullptr) {
         out.error_code = NotHostedError(topic.topic, p.partition);
       } else {
-        // At least one whole batch for the first partition with data (KIP-74), then within the
-        // request's and the partition's byte limits.
-        int64_t limit = std::min<int64_t>(std::max(p.partition_max_bytes, 0), budget);
-        if (state.bytes == 0) limit = std::max<int64_t>(limit, 1);
-        auto read = partition->ReadAsLeader(Offset(p.fetch_offset), limit);
+        // Within the request's and the partition's byte limits, but at least one whole batch
+        // while the request's budget is not spent (KIP-74): the first partition with data
+        // always gets one, and a response exceeds max_bytes by one batch at most.
+        int64_t limit = std::clamp<int64_t>(std::min<int64_t>(p.partition_max_bytes, budget), 0,
+                                            INT32_MAX);
+        auto read = partition->ReadAsLeader(Offset(p.fetch_offset), limit,
+                                            /*min_one_batch=*/state.bytes == 0 || budget > 0);
         if (!read.ok()) {
           out.error_code = ToKafkaErrorCode(read.status());
           if (out.error_code == KafkaErrorCode::kOffsetOutOfRange) {

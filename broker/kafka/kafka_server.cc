@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
+#include <optional>
 #include <functional>
 
 #include <asio.hpp>
@@ -151,91 +153,207 @@ struct KafkaServer::Impl {
     }
   }
 
-  awaitable<void> Serve(tcp::socket socket) {
+  // One client connection. A reader parses requests and starts each in arrival order; a
+  // writer sends the responses in that same order. A request runs to completion before the
+  // next one starts, except for the part of an acks=all produce that only waits for the
+  // followers: those waits overlap (up to queued.max.requests.per.connection requests, and
+  // about socket.request.max.bytes of their frames), so a producer with several requests in
+  // flight is not held to one replication round trip per request, while every request still
+  // sees the effects of the ones before it. Everything here runs on the connection's strand.
+  struct Connection : std::enable_shared_from_this<Connection> {
+    explicit Connection(tcp::socket s)
+        : socket(std::move(s)),
+          writer_wake(socket.get_executor(), std::chrono::steady_clock::time_point::max()),
+          reader_wake(socket.get_executor(), std::chrono::steady_clock::time_point::max()) {}
+    struct Response {
+      kafka::RequestHeader header;              // without its body
+      int64_t frame_bytes = 0;
+      std::optional<KafkaApis::Outcome> outcome;  // set once the request is complete
+    };
+    tcp::socket socket;
     std::string peer;
+    std::deque<std::shared_ptr<Response>> queue;  // in request order
+    int64_t queued_bytes = 0;
+    // Condition variables for coroutines on one strand: the waiter checks, then waits; a
+    // notifier cancels. No wake-up can fall between the check and the wait.
+    asio::steady_timer writer_wake;
+    asio::steady_timer reader_wake;
+    bool reader_done = false;
+    bool writer_done = false;
+  };
+
+  static awaitable<void> WaitFor(asio::steady_timer* timer) {
+    asio::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+
+  void Complete(Connection* conn, Connection::Response* response, KafkaApis::Outcome outcome) {
+    response->outcome = std::move(outcome);
+    conn->writer_wake.cancel();
+  }
+
+  awaitable<void> Serve(tcp::socket socket) {
+    auto conn = std::make_shared<Connection>(std::move(socket));
     try {
-      peer = absl::StrCat(socket.remote_endpoint().address().to_string(), ":",
-                          socket.remote_endpoint().port());
+      conn->peer = absl::StrCat(conn->socket.remote_endpoint().address().to_string(), ":",
+                                conn->socket.remote_endpoint().port());
     } catch (...) {
     }
     connections++;
+    auto ex = conn->socket.get_executor();
+    asio::co_spawn(ex, WriteResponses(conn.get()), [conn](std::exception_ptr) {});
+    try {
+      co_await ReadRequests(conn.get());
+    } catch (const std::exception& e) {
+      Logger("kafka")->debug("connection from {} ended: {}", conn->peer, e.what());
+    }
+    conn->reader_done = true;
+    conn->writer_wake.cancel();
+  }
+
+  awaitable<void> ReadRequests(Connection* conn) {
+    auto log = Logger("kafka");
+    const size_t max_queued = static_cast<size_t>(config.queued_max_requests_per_connection);
+    std::string prefix(4, '\0');
+    while (!stopped && !conn->writer_done) {
+      asio::error_code ec;
+      co_await asio::async_read(conn->socket, asio::buffer(prefix),
+                                asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return;  // closed by the client, or by the writer
+      auto size = kafka::DecodeFrameSize(prefix, config.socket_request_max_bytes);
+      if (!size.ok()) {
+        log->warn("closing connection from {}: {}", conn->peer, size.status().message());
+        co_return;
+      }
+      auto frame = std::make_shared<std::string>(static_cast<size_t>(*size), '\0');
+      co_await asio::async_read(conn->socket, asio::buffer(*frame), use_awaitable);
+      auto header = kafka::ParseRequestHeader(*frame);
+      if (!header.ok()) {
+        log->warn("closing connection from {}: bad request header: {}", conn->peer,
+                  header.status().message());
+        co_return;
+      }
+      // Room in the pipeline: a bounded number of requests and of bytes held by waiting ones.
+      while (!conn->writer_done && !conn->queue.empty() &&
+             (conn->queue.size() >= max_queued ||
+              conn->queued_bytes + *size > config.socket_request_max_bytes)) {
+        co_await WaitFor(&conn->reader_wake);
+      }
+      if (conn->writer_done) co_return;
+      auto response = std::make_shared<Connection::Response>();
+      response->header = *header;
+      response->header.body = {};
+      response->frame_bytes = *size;
+      conn->queue.push_back(response);
+      conn->queued_bytes += *size;
+
+      const kafka::RequestHeader& h = *header;
+      const bool decodable = kafka::IsSupportedForDecoding(h.api_key, h.api_version);
+      if (h.api_key == kafka::ApiKey::kProduce && decodable) {
+        co_await StartProduce(conn, response, frame, &h);
+      } else if (h.api_key == kafka::ApiKey::kFetch && decodable) {
+        KafkaApis::Outcome outcome;
+        co_await HandleFetch(&h, &outcome);
+        Complete(conn, response.get(), std::move(outcome));
+      } else {
+        KafkaApis::Outcome outcome;
+        std::function<void()> work = [this, &h, &outcome] { outcome = apis->HandleSimple(h); };
+        co_await RunOnPool(&pool, &work);
+        Complete(conn, response.get(), std::move(outcome));
+      }
+      if (response->outcome && response->outcome->close_connection) co_return;
+    }
+  }
+
+  // Sends the responses in request order as each completes; closes the connection after the
+  // last one, or at a request that must close it.
+  awaitable<void> WriteResponses(Connection* conn) {
     auto log = Logger("kafka");
     try {
-      std::string prefix(4, '\0');
-      while (!stopped) {
-        asio::error_code ec;
-        co_await asio::async_read(socket, asio::buffer(prefix), asio::redirect_error(use_awaitable, ec));
-        if (ec) break;  // closed by the client
-        auto size = kafka::DecodeFrameSize(prefix, config.socket_request_max_bytes);
-        if (!size.ok()) {
-          log->warn("closing connection from {}: {}", peer, size.status().message());
-          break;
+      while (true) {
+        if (conn->queue.empty() && conn->reader_done) break;
+        if (conn->queue.empty() || !conn->queue.front()->outcome) {
+          co_await WaitFor(&conn->writer_wake);
+          continue;
         }
-        auto frame = std::make_shared<std::string>(static_cast<size_t>(*size), '\0');
-        co_await asio::async_read(socket, asio::buffer(*frame), use_awaitable);
-        auto header = kafka::ParseRequestHeader(*frame);
-        if (!header.ok()) {
-          log->warn("closing connection from {}: bad request header: {}", peer, header.status().message());
-          break;
-        }
-        KafkaApis::Outcome outcome;
-        if (header->api_key == kafka::ApiKey::kProduce &&
-            kafka::IsSupportedForDecoding(header->api_key, header->api_version)) {
-          co_await HandleProduce(&*header, &outcome);
-        } else if (header->api_key == kafka::ApiKey::kFetch &&
-                   kafka::IsSupportedForDecoding(header->api_key, header->api_version)) {
-          co_await HandleFetch(&*header, &outcome);
-        } else {
-          const kafka::RequestHeader& h = *header;
-          std::function<void()> work = [this, &h, &outcome] { outcome = apis->HandleSimple(h); };
-          co_await RunOnPool(&pool, &work);
-        }
+        std::shared_ptr<Connection::Response> response = std::move(conn->queue.front());
+        conn->queue.pop_front();
+        conn->queued_bytes -= response->frame_bytes;
+        conn->reader_wake.cancel();
+        const kafka::RequestHeader& h = response->header;
+        KafkaApis::Outcome& outcome = *response->outcome;
         if (outcome.close_connection) {
-          log->warn("closing connection from {} ({} v{}, client {}): {}", peer,
-                    kafka::ApiKeyName(header->api_key), header->api_version,
-                    header->client_id.value_or(""), outcome.close_reason);
+          log->warn("closing connection from {} ({} v{}, client {}): {}", conn->peer,
+                    kafka::ApiKeyName(h.api_key), h.api_version, h.client_id.value_or(""),
+                    outcome.close_reason);
           break;
         }
-        if (outcome.body) {
-          kafka::Writer response = kafka::FrameResponse(header->api_key, header->api_version,
-                                                        header->correlation_id, std::move(*outcome.body));
-          if (!response.status().ok()) {
-            log->error("cannot frame a response to {}: {}", peer, response.status().message());
-            break;
-          }
-          co_await WriteFrame(&socket, &response);
+        if (!outcome.body) continue;
+        kafka::Writer frame = kafka::FrameResponse(h.api_key, h.api_version, h.correlation_id,
+                                                   std::move(*outcome.body));
+        if (!frame.status().ok()) {
+          log->error("cannot frame a response to {}: {}", conn->peer, frame.status().message());
+          break;
         }
+        co_await WriteFrame(&conn->socket, &frame);
       }
     } catch (const std::exception& e) {
-      log->debug("connection from {} ended: {}", peer, e.what());
+      log->debug("connection from {} ended: {}", conn->peer, e.what());
     }
+    conn->writer_done = true;
+    conn->reader_wake.cancel();
     asio::error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
+    conn->socket.shutdown(tcp::socket::shutdown_both, ignored);
+    conn->socket.close(ignored);
     connections--;
   }
 
-  awaitable<void> HandleProduce(const kafka::RequestHeader* header_ptr, KafkaApis::Outcome* result) {
+  // Appends a produce request's batches now (in request order); if it must wait for the high
+  // watermark, the wait goes on in its own coroutine and the reader moves on.
+  awaitable<void> StartProduce(Connection* conn, std::shared_ptr<Connection::Response> response,
+                               std::shared_ptr<std::string> frame,
+                               const kafka::RequestHeader* header_ptr) {
     const kafka::RequestHeader& header = *header_ptr;
     using State = absl::StatusOr<KafkaApis::ProduceState>;
     auto state = std::make_shared<State>(absl::UnknownError("not run"));
     std::function<void()> work = [this, &header, state] { *state = apis->BeginProduce(header); };
     co_await RunOnPool(&pool, &work);
     if (!state->ok()) {
-      result->close_connection = true;
-      result->close_reason = std::string(state->status().message());
+      KafkaApis::Outcome outcome;
+      outcome.close_connection = true;
+      outcome.close_reason = std::string(state->status().message());
+      Complete(conn, response.get(), std::move(outcome));
       co_return;
     }
     KafkaApis::ProduceState& s = **state;
-    bool done = s.pending.empty() || apis->ProduceSatisfied(s);
-    if (!done) {
+    if (s.pending.empty() || apis->ProduceSatisfied(s)) {
+      Complete(conn, response.get(), apis->FinishProduce(s, /*timed_out=*/false));
+      co_return;
+    }
+    // The wait may outlive this call: its completion handler keeps what it uses alive (the
+    // decoded request may point into the frame).
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(ex, AwaitProduce(conn, response.get(), state.get()),
+                   [owner = conn->shared_from_this(), response, frame, state](std::exception_ptr) {});
+  }
+
+  awaitable<void> AwaitProduce(Connection* conn, Connection::Response* response,
+                               absl::StatusOr<KafkaApis::ProduceState>* state) {
+    KafkaApis::Outcome outcome;
+    try {
+      KafkaApis::ProduceState& s = **state;
       std::vector<TopicPartition> tps;
       for (const auto& p : s.pending) tps.push_back(p.tp);
       auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(s.timeout_ms);
       std::function<bool()> check = [this, state] { return apis->ProduceSatisfied(**state); };
-      done = co_await WaitUntil(&tps, deadline, &check);
+      bool done = co_await WaitUntil(&tps, deadline, &check);
+      outcome = apis->FinishProduce(s, /*timed_out=*/!done);
+    } catch (const std::exception& e) {
+      outcome = KafkaApis::Outcome{};
+      outcome.close_connection = true;
+      outcome.close_reason = absl::StrCat("produce failed: ", e.what());
     }
-    *result = apis->FinishProduce(s, !done);
+    Complete(conn, response, std::move(outcome));
   }
 
   awaitable<void> HandleFetch(const kafka::RequestHeader* header_ptr, KafkaApis::Outcome* result) {

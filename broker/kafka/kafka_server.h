@@ -1,10 +1,13 @@
 // The broker's Kafka listener: an Asio TCP server with C++20 coroutines.
 //
-// One coroutine per connection, on its own strand: read a size-prefixed frame, parse the
-// header, run the handler off the network threads (on an I/O thread pool), write the response —
-// one request at a time, so responses leave in request order (as Kafka guarantees). Long-poll
-// Fetch and acks=all Produce wait on a timer that partition changes cancel. Fetch records go
-// out with sendfile(2) straight from the segment files.
+// Per connection, on its own strand, a reader coroutine and a writer coroutine. The reader
+// reads size-prefixed frames, parses the header and runs each request's handler off the
+// network threads (on an I/O thread pool), one after another in arrival order; the writer sends
+// the responses strictly in that order (as Kafka guarantees). The wait of an acks=all Produce
+// for its followers goes on in its own coroutine while the reader starts the next request, up
+// to queued.max.requests.per.connection at once. Long-poll Fetch and acks=all Produce wait on a
+// timer that partition changes cancel. Fetch records go out with sendfile(2) straight from the
+// segment files.
 //
 // A malformed frame, an oversized request or an unknown API closes that connection only.
 #pragma once

@@ -380,7 +380,7 @@ absl::Status LogSegment::Delete() {
   if (::unlink(log_->path().c_str()) != 0 && errno != ENOENT) {
     return ErrnoError("cannot delete", log_->path(), errno);
   }
-  return absl::OkStatus();
+  return SyncDirectory(dir_);
 }
 
 }  // namespace gregor::storage

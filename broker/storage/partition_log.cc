@@ -42,11 +42,13 @@ absl::StatusOr<std::unique_ptr<PartitionLog>> PartitionLog::Open(Options options
   GREGOR_CHECK(options.clock != nullptr);
   RETURN_IF_ERROR(options.config.Validate());
   std::error_code ec;
-  fs::create_directories(options.dir, ec);
+  bool created = fs::create_directories(options.dir, ec);
   if (ec) {
     return absl::InternalError(
         absl::StrCat("cannot create partition directory ", options.dir, ": ", ec.message()));
   }
+  // A new directory survives a power loss only once its parent is synced.
+  if (created) RETURN_IF_ERROR(SyncDirectory(fs::path(options.dir).parent_path().string()));
   std::unique_ptr<PartitionLog> log(new PartitionLog(options));
   absl::MutexLock lock(&log->mu_);
   log->last_flush_ms_ = options.clock->SteadyMs();
@@ -60,6 +62,12 @@ absl::StatusOr<std::unique_ptr<PartitionLog>> PartitionLog::Open(Options options
       log->topic_partition_.DirName(), options.had_clean_shutdown ? "was" : "was NOT",
       log->segments_.size(), log->log_start_offset_, log->active().next_offset(),
       log->high_watermark_, log->recovery_point_);
+  if (log->config_.cleanup_policy.find("compact") != std::string::npos) {
+    Logger("storage")->warn(
+        "{} has cleanup.policy={}: its segments are kept, but this version has no log cleaner, "
+        "so older records of a key are not removed",
+        log->topic_partition_.DirName(), log->config_.cleanup_policy);
+  }
   return log;
 }
 
@@ -330,6 +338,7 @@ absl::Status PartitionLog::RollLocked() {
   recovery_point_ = std::max(recovery_point_, new_base);
   ASSIGN_OR_RETURN(auto segment, LogSegment::Create(dir_, new_base, config_.index_interval_bytes,
                                                     clock_->WallMs()));
+  RETURN_IF_ERROR(SyncDirectory(dir_));  // the new segment's directory entry
   Logger("storage")->debug("rolled {} to new segment {}", topic_partition_.DirName(), new_base);
   segments_[new_base] = std::move(segment);
   return absl::OkStatus();
@@ -466,8 +475,10 @@ absl::StatusOr<int> PartitionLog::DeleteOldSegments() {
     int64_t upper = std::next(segments_.begin())->first;
     if (upper > high_watermark_) break;  // never delete what is not yet committed
     int64_t largest = oldest.max_timestamp() >= 0 ? oldest.max_timestamp() : oldest.created_ms();
-    bool by_time = config_.retention_ms >= 0 && now - largest > config_.retention_ms;
-    bool by_size = config_.retention_bytes >= 0 &&
+    // cleanup.policy=compact alone keeps segments (as Kafka); retention needs "delete".
+    const bool delete_policy = config_.cleanup_policy.find("delete") != std::string::npos;
+    bool by_time = delete_policy && config_.retention_ms >= 0 && now - largest > config_.retention_ms;
+    bool by_size = delete_policy && config_.retention_bytes >= 0 &&
                    total - oldest.size_bytes() >= config_.retention_bytes;
     bool by_start = upper <= log_start_offset_;
     if (!by_time && !by_size && !by_start) break;

@@ -80,6 +80,7 @@ absl::Status RaftStorage::LoadLog() {
   std::string path = absl::StrCat(dir_, "/", kLogFile);
   ASSIGN_OR_RETURN(log_, File::Open(path, /*create=*/true));
   ASSIGN_OR_RETURN(int64_t size, log_->Size());
+  if (size == 0) RETURN_IF_ERROR(SyncDirectory(dir_));  // a new file's directory entry
   std::string bytes(static_cast<size_t>(size), '\0');
   RETURN_IF_ERROR(log_->ReadExactly(0, bytes.size(), bytes.data()));
   int64_t position = 0;

@@ -3,6 +3,8 @@ snappy, lz4; zstd refused by the client for the (0,11) protocol level it infers)
 with assign() + seek() / seek_to_beginning() and no group, KafkaAdminClient topics, keys,
 headers and NULL values."""
 
+import socket
+import struct
 import subprocess
 import time
 
@@ -11,7 +13,11 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import (InvalidReplicationFactorError, TopicAlreadyExistsError,
                           UnknownTopicOrPartitionError)
-from kafka.protocol.produce import ProduceRequest
+from kafka.protocol.metadata import MetadataRequest
+from kafka.protocol.offset import OffsetRequest as ListOffsetsRequest
+from kafka.protocol.offset import OffsetResponse as ListOffsetsResponse
+from kafka.protocol.parser import KafkaProtocol
+from kafka.protocol.produce import ProduceRequest, ProduceResponse
 from kafka.record.memory_records import MemoryRecordsBuilder
 
 from cluster import CODECS, kafka_request, unique_topic
@@ -252,6 +258,89 @@ def test_bad_produce_requests_are_rejected(cluster):
     assert raw_produce(port, topic, good + good) == (0, 2)
     assert cluster.list_offset(topic, 0) == 6
     assert [b["base_offset"] for b in cluster.fetch_batches(topic, 0)] == [0, 2, 4]
+
+
+def pipelined(port, requests, timeout=15.0):
+    """Writes every request on one connection before reading anything; returns the responses
+    as (correlation id, response) in arrival order, and whether the broker closed the
+    connection afterwards."""
+    proto = KafkaProtocol(client_id="gregor-pipeline")
+    ids = [proto.send_request(r) for r in requests]
+    out, closed = [], False
+    deadline = time.monotonic() + timeout
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(proto.send_bytes())
+        while len(out) < len(requests):
+            s.settimeout(max(0.1, deadline - time.monotonic()))
+            data = s.recv(1 << 20)
+            if not data:
+                closed = True
+                break
+            out.extend(proto.receive_bytes(data))
+    assert all(cid in ids for cid, _ in out)
+    return out, closed
+
+
+# Several requests in flight on one connection (librdkafka's default): acks=all produces to an
+# RF 3 partition wait for the followers at the same time, yet every response comes back in
+# request order and every append happens in request order; other requests in between see the
+# effects of the earlier ones.
+def test_pipelined_requests_are_answered_in_order(cluster):
+    topic = unique_topic("kp-pipeline")
+    leaders = cluster.create_topic(topic, partitions=1, replication_factor=3)
+    port = cluster.broker(leaders[0]).kafka_port
+    batch = raw_batch([b"p" * 100, b"q" * 100])
+    requests = []
+    for i in range(20):
+        requests.append(ProduceRequest[3](transactional_id=None, required_acks=-1 if i % 3 else 1,
+                                          timeout=10000, topics=[(topic, [(0, batch)])]))
+        if i % 5 == 4:
+            requests.append(MetadataRequest[1](topics=[topic]))
+            requests.append(ListOffsetsRequest[1](replica_id=-2, topics=[(topic, [(0, -1)])]))
+    responses, closed = pipelined(port, requests)
+    assert not closed
+    assert [cid for cid, _ in responses] == sorted(cid for cid, _ in responses)
+    produced, log_ends = [], []
+    for _cid, r in responses:
+        if isinstance(r, ProduceResponse[3]):
+            ((_t, ((_p, err, offset, _ts),)),) = r.topics
+            assert err == 0
+            produced.append(offset)
+        elif isinstance(r, ListOffsetsResponse[1]):
+            ((_t, ((_p, err, _ts, offset),)),) = r.topics
+            assert err == 0
+            log_ends.append(offset)
+    assert produced == list(range(0, 40, 2))
+    # A debugging ListOffsets (replica -2) reads the log end: every earlier append is in it.
+    assert log_ends == [10, 20, 30, 40]
+    assert [b["base_offset"] for b in cluster.fetch_batches(topic, 0)] == list(range(0, 40, 2))
+
+
+# A bad frame behind pipelined produces: the earlier requests are still answered, then the
+# connection closes; nothing after the bad frame is appended.
+def test_pipelined_requests_before_a_bad_frame_are_answered(cluster):
+    topic = unique_topic("kp-pipeline-bad")
+    leaders = cluster.create_topic(topic, partitions=1, replication_factor=3)
+    port = cluster.broker(leaders[0]).kafka_port
+    batch = raw_batch([b"r" * 100])
+    proto = KafkaProtocol(client_id="gregor-pipeline")
+    for _ in range(5):
+        proto.send_request(ProduceRequest[3](transactional_id=None, required_acks=-1,
+                                             timeout=10000, topics=[(topic, [(0, batch)])]))
+    payload = proto.send_bytes() + struct.pack(">i", -7)  # a negative frame size
+    got, closed = [], False
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as s:
+        s.sendall(payload)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            data = s.recv(1 << 20)
+            if not data:
+                closed = True
+                break
+            got.extend(proto.receive_bytes(data))
+    assert closed
+    assert [r.topics[0][1][0][2] for _cid, r in got] == [0, 1, 2, 3, 4]
+    assert cluster.list_offset(topic, 0) == 5
 
 
 # As Kafka (KIP-110): zstd batches need Produce v7+, so v3 answers UNSUPPORTED_COMPRESSION_TYPE.

@@ -1102,6 +1102,19 @@ TEST(ControlCreateTopicsTest, InvalidPartitions) {
   EXPECT_EQ(c.Create({Cluster::Spec("t", 50, 1)}).reply.results(0).error().code(), kNone);
 }
 
+// The limit holds for the request as a whole (it is one committed batch), not per topic.
+TEST(ControlCreateTopicsTest, PartitionLimitCountsTheWholeRequest) {
+  Cluster c;
+  c.AddBroker(1);
+  c.settings.max_partitions_per_request = 50;
+  auto result = c.Create({Cluster::Spec("a", 30, 1), Cluster::Spec("b", 30, 1),
+                          Cluster::Spec("c", 20, 1)});
+  EXPECT_EQ(result.reply.results(0).error().code(), kNone);
+  EXPECT_EQ(result.reply.results(1).error().code(), Code(KafkaErrorCode::kInvalidPartitions));
+  EXPECT_THAT(result.reply.results(1).error().message(), HasSubstr("in all"));
+  EXPECT_EQ(result.reply.results(2).error().code(), kNone);
+}
+
 TEST(ControlCreateTopicsTest, InvalidReplicationFactor) {
   Cluster c;
   c.AddBrokers({1, 2, 3});

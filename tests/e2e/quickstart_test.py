@@ -112,11 +112,23 @@ def main():
                 wait_for(lambda: "[now]" in open(watch_out).read(), 15)
                 continue
             if cmd.startswith("gregor topic describe"):
-                if any(c.startswith("deploy/local/cluster.sh kill") for c in done):
-                    # After the kill: the failover takes about two seconds.
-                    ok = wait_for(lambda: describe(env, repo)[1].get(0, ("1",))[0] not in ("1",), 15)
+                if any(c.startswith("deploy/local/cluster.sh start") for c in done):
+                    # After the restart and `cluster health --wait-s`: broker 1 back everywhere.
                     _, parts = describe(env, repo)
-                    check(ok and parts.get(0, ("",))[0] == "2", "orders-0 has a new leader (2) after the kill", str(parts))
+                    check(len(parts) == 3 and all(len(isr.split(",")) == 3 for _, _, _, isr in parts.values()),
+                          "broker 1 is back in every ISR", str(parts))
+                    back = parts.get(0, ("",))[0] == "1"
+                    if not back:  # a loaded machine: allow more than the README's ten seconds
+                        print("note: orders-0 not led by broker 1 yet; waiting up to 30 s more")
+                        back = wait_for(lambda: describe(env, repo)[1].get(0, ("",))[0] == "1", 30)
+                    check(back, "broker 1 leads orders-0 again (preferred leader)", str(describe(env, repo)[1]))
+                elif any(c.startswith("deploy/local/cluster.sh kill") for c in done):
+                    _, parts = describe(env, repo)
+                    if parts.get(0, ("1",))[0] == "1":  # a loaded machine: allow more time
+                        print("note: no failover yet after the README's sleep; waiting up to 15 s more")
+                        wait_for(lambda: describe(env, repo)[1].get(0, ("1",))[0] != "1", 15)
+                        _, parts = describe(env, repo)
+                    check(parts.get(0, ("",))[0] == "2", "orders-0 has a new leader (2) after the kill", str(parts))
                     check(parts.get(0, ("", 0))[1] == 1, "orders-0 leader epoch went 0 -> 1", str(parts))
                     check(all("1" not in isr.split(",") for _, _, _, isr in parts.values()),
                           "broker 1 left every ISR", str(parts))
@@ -128,14 +140,10 @@ def main():
                     check(parts.get(0, ("", -1))[:2] == ("1", 0), "broker 1 leads orders-0 at epoch 0", p.stdout)
                 done.append(cmd)
                 continue
-            if cmd == "gregor cluster health":
-                ok = wait_for(lambda: run(cmd, env, repo).returncode == 0, 60)
-                check(ok, "cluster healthy again after broker 1 restarted")
-                _, parts = describe(env, repo)
-                check(all(len(isr.split(",")) == 3 for _, _, _, isr in parts.values()),
-                      "broker 1 is back in every ISR", str(parts))
-                back = wait_for(lambda: describe(env, repo)[1].get(0, ("",))[0] == "1", 30)
-                check(back, "broker 1 leads orders-0 again (preferred leader)", str(describe(env, repo)[1]))
+            if cmd.startswith("gregor cluster health"):
+                p = run(cmd, env, repo, timeout=90)
+                check(p.returncode == 0 and "healthy: 3 broker(s)" in p.stdout,
+                      "cluster healthy again after broker 1 restarted", p.stdout + p.stderr)
                 done.append(cmd)
                 continue
             p = run(cmd, env, repo)

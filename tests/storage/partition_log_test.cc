@@ -220,6 +220,28 @@ TEST_F(PartitionLogTest, RetentionBySize) {
   EXPECT_GE(log->size_bytes(), 5000 - 2000);
 }
 
+// As Kafka: time and size retention apply only when cleanup.policy includes "delete".
+TEST_F(PartitionLogTest, CompactOnlyPolicyKeepsSegmentsPastRetention) {
+  config_.segment_bytes = 2000;
+  config_.retention_bytes = 5000;
+  config_.retention_ms = 1;
+  config_.cleanup_policy = "compact";
+  auto log = OpenLog(log_dir(), config_, &clock_);
+  for (int i = 0; i < 50; ++i) AppendOrDie(*log, MakeBatch(5, clock_.WallMs(), 100));
+  log->UpdateHighWatermark(log->log_end_offset());
+  clock_.Advance(100000);
+  auto deleted = log->DeleteOldSegments();
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(*deleted, 0);
+  EXPECT_EQ(log->log_start_offset().value(), 0);
+
+  config_.cleanup_policy = "compact,delete";
+  log->SetConfig(config_);
+  deleted = log->DeleteOldSegments();
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_GT(*deleted, 0);
+}
+
 TEST_F(PartitionLogTest, FollowerAppendKeepsLeaderOffsetsAndEpochs) {
   auto leader = OpenLog(dir_.Sub("leader"), config_, &clock_);
   auto follower = OpenLog(dir_.Sub("follower"), config_, &clock_);
