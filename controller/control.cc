@@ -313,6 +313,7 @@ std::vector<MetadataRecord> PreferredLeaderElection(const MetadataImage& image,
   // Per preferred broker: how many partitions prefer it, and which of those it does not lead
   // though it could.
   std::map<int32_t, int> preferred_count;
+  std::map<int32_t, int> not_led;  // partitions whose preferred replica does not lead them
   std::map<int32_t, std::vector<std::pair<std::string, int32_t>>> movable;
   auto usable = UsableIn(image);
   for (const auto& [name, topic] : image.topics()) {
@@ -321,6 +322,7 @@ std::vector<MetadataRecord> PreferredLeaderElection(const MetadataImage& image,
       if (s.replicas.empty()) continue;
       int32_t preferred = s.replicas[0];
       preferred_count[preferred]++;
+      if (s.leader != preferred) not_led[preferred]++;
       if (s.leader != preferred && s.InIsr(preferred) && usable(preferred)) {
         movable[preferred].emplace_back(name, static_cast<int32_t>(p));
       }
@@ -329,9 +331,10 @@ std::vector<MetadataRecord> PreferredLeaderElection(const MetadataImage& image,
   std::vector<MetadataRecord> records;
   for (const auto& [broker, partitions] : movable) {
     int total = preferred_count[broker];
-    // Kafka: rebalance when (not-led preferred) / (all preferred) > threshold %.
-    if (total == 0 || partitions.size() * 100 <=
-                          static_cast<size_t>(total) * settings.leader_imbalance_per_broker_percentage) {
+    // Kafka: rebalance when (not-led preferred) / (all preferred) > threshold %, counting every
+    // partition the broker does not lead, then move those that can move now.
+    if (total == 0 || static_cast<int64_t>(not_led[broker]) * 100 <=
+                          static_cast<int64_t>(total) * settings.leader_imbalance_per_broker_percentage) {
       continue;
     }
     for (const auto& [name, p] : partitions) {

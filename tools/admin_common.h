@@ -13,7 +13,8 @@ namespace gregor::tools {
 
 struct ClusterAddress {
   std::string bootstrap_server = "localhost:9092,localhost:9093,localhost:9094";  // --bootstrap-server
-  std::string controller = "localhost:9990";        // --controller (comma-separated members)
+  // --controller (comma-separated members): the local quorum, one controller or three (--ha).
+  std::string controller = "localhost:9990,localhost:9991,localhost:9992";
 };
 
 std::unique_ptr<controller::ControllerClient> MakeControllerClient(const ClusterAddress& address);

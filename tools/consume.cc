@@ -377,8 +377,8 @@ void AddConsumeCommand(CLI::App& app, int* exit_code) {
                   "Consumer group (not supported yet: fails with an explanation)");
   cmd->add_option("--max-messages,-n", options->max_messages, "Stop after N messages")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--timeout-ms", options->timeout_ms,
-                  "Stop when no message arrives for this long (default: run until Ctrl-C)")
+  cmd->add_option("--timeout-ms,--timeout", options->timeout_ms,
+                  "Stop when no message arrives for this many milliseconds (default: run until Ctrl-C)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--print-key", options->print_key, "Print the key before the value");
   cmd->add_flag("--print-offset", options->print_offset, "Print Offset:N");

@@ -164,16 +164,18 @@ bool VerifyIndexes(const std::string& log_path, int64_t base_offset, const Segme
         auto it = std::find_if(scan.batches.begin(), scan.batches.end(),
                                [&](const BatchLocation& b) { return b.position == e.position; });
         if (it == scan.batches.end()) {
-          complain(absl::StrCat(stem, ".index entry ", i, " (offset ", e.offset, " -> position ",
-                                e.position, ") does not point at a batch"));
+          complain(absl::StrCat(stem, ".index entry ", i, " at byte ", i * 8, " (offset ", e.offset,
+                                " -> position ", e.position, ") does not point at a batch"));
         } else if (it->header.base_offset > e.offset || it->header.last_offset() < e.offset) {
-          complain(absl::StrCat(stem, ".index entry ", i, " (offset ", e.offset, " -> position ",
-                                e.position, ") points at the batch of offsets ",
+          complain(absl::StrCat(stem, ".index entry ", i, " at byte ", i * 8, " (offset ", e.offset,
+                                " -> position ", e.position, ") points at the batch of offsets ",
                                 it->header.base_offset, "..", it->header.last_offset()));
         }
       }
       out << "Index " << stem << ".index: " << index.entries() << " entries checked\n";
     }
+  } else {
+    out << "Index " << stem << ".index: missing (the broker rebuilds it on start-up)\n";
   }
   if (fs::exists(stem + ".timeindex")) {
     storage::TimeIndex index(stem + ".timeindex", base_offset);
@@ -190,13 +192,15 @@ bool VerifyIndexes(const std::string& log_path, int64_t base_offset, const Segme
           found = found || b.header.last_offset() >= e.offset;
         }
         if (!found || max_so_far != e.timestamp) {
-          complain(absl::StrCat(stem, ".timeindex entry ", i, " (timestamp ", e.timestamp,
+          complain(absl::StrCat(stem, ".timeindex entry ", i, " at byte ", i * 12, " (timestamp ", e.timestamp,
                                 " at offset ", e.offset, ") does not match the log (max timestamp ",
                                 max_so_far, ")"));
         }
       }
       out << "Index " << stem << ".timeindex: " << index.entries() << " entries checked\n";
     }
+  } else {
+    out << "Index " << stem << ".timeindex: missing (the broker rebuilds it on start-up)\n";
   }
   return ok;
 }

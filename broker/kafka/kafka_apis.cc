@@ -151,7 +151,7 @@ KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header)
     }
     response.topics.push_back(std::move(topic));
   }
-  if (!to_create.empty()) AutoCreateTopics(to_create);
+  if (!to_create.empty()) StartAutoCreate(to_create);
   return EncodeOrClose(response, header.api_version, kafka::EncodeMetadataResponse);
 }
 
@@ -160,6 +160,29 @@ KafkaErrorCode KafkaApis::NotHostedError(const std::string& topic, int32_t parti
   return link_->image()->FindPartition(topic, partition) != nullptr
              ? KafkaErrorCode::kNotLeaderOrFollower
              : KafkaErrorCode::kUnknownTopicOrPartition;
+}
+
+void KafkaApis::StartAutoCreate(const std::vector<std::string>& topics) {
+  constexpr size_t kMaxTopicsBeingCreated = 1000;
+  std::vector<std::string> fresh;
+  {
+    absl::MutexLock lock(&auto_create_mu_);
+    for (const std::string& name : topics) {
+      if (auto_creating_.size() >= kMaxTopicsBeingCreated) break;  // the client retries
+      if (auto_creating_.insert(name).second) fresh.push_back(name);
+    }
+  }
+  if (fresh.empty()) return;
+  auto job = [this, fresh] {
+    AutoCreateTopics(fresh);
+    absl::MutexLock lock(&auto_create_mu_);
+    for (const std::string& name : fresh) auto_creating_.erase(name);
+  };
+  if (background_) {
+    background_(std::move(job));
+  } else {
+    job();
+  }
 }
 
 void KafkaApis::AutoCreateTopics(const std::vector<std::string>& topics) {

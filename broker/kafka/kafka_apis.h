@@ -10,11 +10,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "broker/broker_config.h"
 #include "broker/controller_link.h"
 #include "broker/kafka/protocol/api.h"
@@ -76,6 +79,12 @@ class KafkaApis {
 
   ReplicaManager* replicas() { return replicas_; }
 
+  // Where controller round trips that no client waits for (topic auto-creation) run, so a slow
+  // or lost controller never holds a request thread. Set once, before serving; unset, they
+  // run inline.
+  using BackgroundRunner = std::function<void(std::function<void()>)>;
+  void SetBackgroundRunner(BackgroundRunner run) { background_ = std::move(run); }
+
  private:
   Outcome HandleApiVersions(const kafka::RequestHeader& header);
   Outcome HandleMetadata(const kafka::RequestHeader& header);
@@ -85,13 +94,18 @@ class KafkaApis {
   void FillFetch(FetchState& state);
   // The error for a partition this broker does not host: NOT_LEADER_OR_FOLLOWER if it exists.
   KafkaErrorCode NotHostedError(const std::string& topic, int32_t partition) const;
-  // Asks the controller to create `topics` with broker defaults (auto-creation).
+  // Asks the controller, in the background, to create `topics` with broker defaults
+  // (auto-creation); names already being created are skipped.
+  void StartAutoCreate(const std::vector<std::string>& topics);
   void AutoCreateTopics(const std::vector<std::string>& topics);
 
   const BrokerConfig config_;
   ReplicaManager* const replicas_;
   ControllerLink* const link_;
   Clock* const clock_;
+  BackgroundRunner background_;
+  absl::Mutex auto_create_mu_;
+  std::set<std::string> auto_creating_ ABSL_GUARDED_BY(auto_create_mu_);
 };
 
 }  // namespace gregor::broker

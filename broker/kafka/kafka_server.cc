@@ -43,12 +43,19 @@ awaitable<void> RunOnPool(asio::thread_pool* pool, const std::function<void()>* 
 struct KafkaServer::Impl {
   Impl(const BrokerConfig& config, KafkaApis* apis)
       : config(config), apis(apis), pool(static_cast<size_t>(config.num_io_threads)),
-        acceptor(io) {}
+        admin_pool(2), acceptor(io) {
+    apis->SetBackgroundRunner([this](std::function<void()> job) {
+      asio::post(admin_pool, std::move(job));
+    });
+  }
 
   const BrokerConfig config;
   KafkaApis* const apis;
   asio::io_context io;
   asio::thread_pool pool;
+  // Requests that wait for the controller (CreateTopics, DeleteTopics, auto-creation), so a
+  // slow or lost controller never holds the threads produce and fetch run on.
+  asio::thread_pool admin_pool;
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
   std::atomic<bool> stopped{false};
@@ -258,7 +265,9 @@ struct KafkaServer::Impl {
       } else {
         KafkaApis::Outcome outcome;
         std::function<void()> work = [this, &h, &outcome] { outcome = apis->HandleSimple(h); };
-        co_await RunOnPool(&pool, &work);
+        const bool waits_for_controller = h.api_key == kafka::ApiKey::kCreateTopics ||
+                                          h.api_key == kafka::ApiKey::kDeleteTopics;
+        co_await RunOnPool(waits_for_controller ? &admin_pool : &pool, &work);
         Complete(conn, response.get(), std::move(outcome));
       }
       if (response->outcome && response->outcome->close_connection) co_return;
@@ -420,6 +429,7 @@ void KafkaServer::Stop() {
   impl_->io.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->pool.join();
+  impl_->admin_pool.join();
 }
 
 }  // namespace gregor::broker

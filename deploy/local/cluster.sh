@@ -7,6 +7,7 @@
 #   deploy/local/cluster.sh kill N        kill -9 broker N          (watch the failover)
 #   deploy/local/cluster.sh stop N        SIGTERM broker N          (controlled shutdown)
 #   deploy/local/cluster.sh start N       start broker N again
+#        (N may also be broker-N, or controller-N to kill / stop / start a controller)
 #   deploy/local/cluster.sh logs [NAME]   tail the logs (NAME: controller-1, broker-2, ...)
 #
 # Ports: controllers 9990-9992, brokers' Kafka listeners 9092-9094, replication 19092-19094.
@@ -90,14 +91,43 @@ wait_healthy() {
   return 1
 }
 
+# The process a kill/stop/start argument names: N or broker-N (a broker), controller-N.
+process_name() {
+  local arg="$1" id
+  case "$arg" in
+    controller-*)
+      id="${arg#controller-}"
+      [[ " $(controllers) " == *" $id "* ]] || die "no $arg (controllers: $(controllers))"
+      echo "$arg" ;;
+    broker-*|[0-9]*)
+      id="${arg#broker-}"
+      [[ " ${BROKERS[*]} " == *" $id "* ]] || die "no broker $id (brokers: ${BROKERS[*]})"
+      echo "broker-$id" ;;
+    *) die "'$arg' is not a broker (1-3, broker-N) or a controller (controller-N)" ;;
+  esac
+}
+
+start_named() {
+  local name; name="$(process_name "$1")"
+  [ -f "$DIR/config/$name.properties" ] || die "no configuration for $name: run 'cluster.sh up' first"
+  if [[ "$name" == controller-* ]]; then
+    start_process "$name" "$BUILD/controller/gregor-controller" "$DIR/config/$name.properties"
+  else
+    start_process "$name" "$BUILD/broker/gregor-broker" "$DIR/config/$name.properties"
+  fi
+}
+
 start_broker() {
   local id="$1"
-  [[ " ${BROKERS[*]} " == *" $id "* ]] || die "no broker $id (brokers: ${BROKERS[*]})"
   start_process "broker-$id" "$BUILD/broker/gregor-broker" "$DIR/config/broker-$id.properties"
 }
 
 cmd_up() {
+  if [ "${1:-}" = "--ha" ] && [ ! -f "$DIR/ha" ] && [ -d "$DIR/data/controller-1" ]; then
+    die "the cluster in $DIR was created with one controller; delete $DIR (or set GREGOR_CLUSTER_DIR) for an HA cluster"
+  fi
   if [ "${1:-}" = "--ha" ]; then mkdir -p "$DIR"; touch "$DIR/ha"; fi
+  if [ -f "$DIR/ha" ] && [ "${1:-}" != "--ha" ]; then echo "(this cluster has 3 controllers: it was created with --ha)"; fi
   local any=0 name
   for name in $(for c in $(controllers); do echo controller-$c; done) broker-1 broker-2 broker-3; do
     if running "$name"; then any=1; fi
@@ -159,9 +189,11 @@ case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  kill) [ -n "${2:-}" ] || die "usage: cluster.sh kill BROKER"; stop_process "broker-$2" KILL ;;
-  stop) [ -n "${2:-}" ] || die "usage: cluster.sh stop BROKER"; stop_process "broker-$2" TERM ;;
-  start) [ -n "${2:-}" ] || die "usage: cluster.sh start BROKER"; start_broker "$2" ;;
+  kill) [ -n "${2:-}" ] || die "usage: cluster.sh kill BROKER"; name="$(process_name "$2")"
+        running "$name" || die "$name is not running"; stop_process "$name" KILL ;;
+  stop) [ -n "${2:-}" ] || die "usage: cluster.sh stop BROKER"; name="$(process_name "$2")"
+        running "$name" || die "$name is not running"; stop_process "$name" TERM ;;
+  start) [ -n "${2:-}" ] || die "usage: cluster.sh start BROKER"; start_named "$2" ;;
   logs) cmd_logs "${2:-}" ;;
-  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
