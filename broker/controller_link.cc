@@ -84,6 +84,19 @@ bool ControllerLink::WaitForMetadata(int64_t offset, absl::Duration timeout) {
   return mu_.AwaitWithTimeout(absl::Condition(&caught_up), timeout);
 }
 
+void ControllerLink::MaybeMoveWatch() {
+  // Heartbeats go to the active controller (following NOT_CONTROLLER hints). A metadata stream
+  // from another member would only be as fresh as that member: move it to the active one.
+  std::string active = client_.CurrentAddress();
+  absl::MutexLock lock(&mu_);
+  if (watch_context_ != nullptr && !watch_address_.empty() && watch_address_ != active) {
+    Logger("broker")->info("the active controller is at {}: moving the metadata stream from {}",
+                           active, watch_address_);
+    watch_address_.clear();  // once per stream
+    watch_context_->TryCancel();
+  }
+}
+
 void ControllerLink::HeartbeatLoop() {
   auto log = Logger("broker");
   bool last_fenced = true;
@@ -106,6 +119,7 @@ void ControllerLink::HeartbeatLoop() {
         continue;
       }
       if (code == 0) {
+        MaybeMoveWatch();
         fenced_ = response->fenced();
         if (fenced_ != last_fenced) {
           log->info("broker {} is now {}", config_.node_id, fenced_ ? "FENCED" : "unfenced (alive)");
@@ -135,6 +149,10 @@ void ControllerLink::WatchLoop() {
       request.set_from_offset(applied_offset_ + 1);
     }
     std::string address = client_.CurrentAddress();
+    {
+      absl::MutexLock lock(&mu_);
+      watch_address_ = address;
+    }
     auto reader = client_.StubFor(address)->WatchMetadata(&context, request);
     controller::WatchMetadataResponse message;
     while (reader->Read(&message)) {

@@ -56,6 +56,8 @@ class ControllerLink {
  private:
   void HeartbeatLoop();
   void WatchLoop();
+  // Cancels the metadata stream when it is not from the controller heartbeats reach.
+  void MaybeMoveWatch();
 
   const BrokerConfig config_;
   Clock* const clock_;
@@ -70,6 +72,7 @@ class ControllerLink {
   std::shared_ptr<const metadata::MetadataImage> image_ ABSL_GUARDED_BY(mu_);
   int64_t applied_offset_ ABSL_GUARDED_BY(mu_) = 0;
   grpc::ClientContext* watch_context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::string watch_address_ ABSL_GUARDED_BY(mu_);  // where the metadata stream comes from
 
   std::thread heartbeat_thread_;
   std::thread watch_thread_;

@@ -130,8 +130,10 @@ void DescribeRecord(const MetadataImage& image, int64_t offset, int64_t ts,
     }
     case MetadataRecord::kPartition: {
       const auto& r = record.partition();
-      PartitionEvents(r.topic(), r.partition(), image.FindPartition(r.topic(), r.partition()),
-                      metadata::FromRecord(r), offset, ts, out_events);
+      const metadata::PartitionState* before = image.FindPartition(r.topic(), r.partition());
+      if (before != nullptr && metadata::IsStalePartitionRecord(*before, r)) break;  // skipped
+      PartitionEvents(r.topic(), r.partition(), before, metadata::FromRecord(r), offset, ts,
+                      out_events);
       break;
     }
     case MetadataRecord::kConfig: {

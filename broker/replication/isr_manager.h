@@ -6,6 +6,7 @@
 #include <deque>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "broker/controller_link.h"
@@ -26,8 +27,11 @@ class IsrManager {
   void Submit(IsrChange change);
 
  private:
+  static constexpr size_t kMaxChangesPerRequest = 1000;
+
   void Run();
-  void Send(const IsrChange& change);
+  // One AlterPartition request for `changes` (distinct partitions); hands each result back.
+  void Send(const std::vector<IsrChange>& changes);
 
   ReplicaManager* const replicas_;
   ControllerLink* const link_;

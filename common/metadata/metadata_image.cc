@@ -35,6 +35,10 @@ MetadataRecord MakePartitionRecord(const std::string& topic, int32_t partition,
   return record;
 }
 
+bool IsStalePartitionRecord(const PartitionState& current, const PartitionRecord& record) {
+  return record.partition_epoch() <= current.partition_epoch;
+}
+
 PartitionState FromRecord(const PartitionRecord& record) {
   PartitionState state;
   state.replicas.assign(record.replicas().begin(), record.replicas().end());
@@ -128,6 +132,13 @@ absl::Status MetadataImage::ApplyRecord(int64_t offset, const MetadataRecord& re
       if (r.partition() < 0 || r.partition() > static_cast<int32_t>(partitions.size())) {
         return absl::InvalidArgumentError(absl::StrCat("partition ", r.partition(), " of ",
                                                        r.topic(), " is out of order"));
+      }
+      if (r.partition() < static_cast<int32_t>(partitions.size()) &&
+          IsStalePartitionRecord(partitions[r.partition()], r)) {
+        // Decided on an older state than what committed before it (the proposal of an earlier
+        // decision had timed out, then committed): compare-and-swap on the partition epoch,
+        // so the later change loses, on every node alike.
+        return absl::OkStatus();
       }
       if (r.partition() == static_cast<int32_t>(partitions.size())) partitions.emplace_back();
       partitions[r.partition()] = FromRecord(r);

@@ -90,5 +90,8 @@ class MetadataImage {
 MetadataRecord MakePartitionRecord(const std::string& topic, int32_t partition,
                                    const PartitionState& state);
 PartitionState FromRecord(const PartitionRecord& record);
+// A change of an existing partition that does not raise its partition epoch: decided on an
+// older state, so applying it is skipped (see ApplyRecord).
+bool IsStalePartitionRecord(const PartitionState& current, const PartitionRecord& record);
 
 }  // namespace gregor::metadata

@@ -303,6 +303,21 @@ TEST(MetadataImageTest, PartitionRecordsAppendInOrderAndReplace) {
   EXPECT_EQ(image.PartitionCount(), 2u);
 }
 
+// Two changes decided on the same state (the first one's proposal had timed out before it
+// committed): the second does not raise the partition epoch past the first, so it is skipped.
+TEST(MetadataImageTest, PartitionChangeThatDoesNotRaiseThePartitionEpochIsSkipped) {
+  MetadataImage image;
+  ASSERT_TRUE(image.Apply(1, Batch({Topic("t"), Partition("t", 0, State({1, 2, 3}, {1, 2, 3}, 1))})).ok());
+  // Both decided from partition epoch 0: leader 1 -> 2, and leader 1 -> 3.
+  ASSERT_TRUE(image.Apply(2, Batch({Partition("t", 0, State({1, 2, 3}, {2, 3}, 2, 1, 1))})).ok());
+  ASSERT_TRUE(image.Apply(3, Batch({Partition("t", 0, State({1, 2, 3}, {3}, 3, 1, 1))})).ok());
+  EXPECT_EQ(*image.FindPartition("t", 0), State({1, 2, 3}, {2, 3}, 2, 1, 1));
+  EXPECT_EQ(image.offset(), 3);
+  // A change decided on the current state applies.
+  ASSERT_TRUE(image.Apply(4, Batch({Partition("t", 0, State({1, 2, 3}, {2}, 2, 1, 2))})).ok());
+  EXPECT_EQ(*image.FindPartition("t", 0), State({1, 2, 3}, {2}, 2, 1, 2));
+}
+
 TEST(MetadataImageTest, PartitionRecordErrors) {
   MetadataImage image;
   absl::Status s = image.ApplyRecord(1, Partition("nope", 0, State({1}, {1}, 1)));
