@@ -6,12 +6,14 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <map>
 #include <optional>
 #include <functional>
 
 #include <asio.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 
 namespace gregor::broker {
@@ -60,6 +62,10 @@ struct KafkaServer::Impl {
   std::vector<std::thread> threads;
   std::atomic<bool> stopped{false};
   std::atomic<int64_t> connections{0};
+  // Every open connection, so that Stop can end them (guarded: connections come and go on
+  // the network threads).
+  absl::Mutex live_mu;
+  std::map<const void*, std::function<void()>> live ABSL_GUARDED_BY(live_mu);  // -> stop reading
 
   awaitable<void> Listen() {
     while (true) {
@@ -208,6 +214,20 @@ struct KafkaServer::Impl {
     }
     connections++;
     auto ex = conn->socket.get_executor();
+    {
+      // On Stop: no more requests from this connection; the writer answers the ones read so
+      // far, then closes it (a client learns at once, instead of when the process exits).
+      std::weak_ptr<Connection> weak = conn;
+      absl::MutexLock lock(&live_mu);
+      live[conn.get()] = [weak, ex] {
+        asio::post(ex, [weak] {
+          if (auto c = weak.lock()) {
+            asio::error_code ignored;
+            c->socket.shutdown(tcp::socket::shutdown_receive, ignored);
+          }
+        });
+      };
+    }
     asio::co_spawn(ex, WriteResponses(conn.get()), [conn](std::exception_ptr) {});
     try {
       co_await ReadRequests(conn.get());
@@ -314,6 +334,10 @@ struct KafkaServer::Impl {
     asio::error_code ignored;
     conn->socket.shutdown(tcp::socket::shutdown_both, ignored);
     conn->socket.close(ignored);
+    {
+      absl::MutexLock lock(&live_mu);
+      live.erase(conn);
+    }
     connections--;
   }
 
@@ -426,6 +450,19 @@ void KafkaServer::Stop() {
     asio::error_code ec;
     impl_->acceptor.close(ec);
   });
+  // Drain: every connection stops reading, answers what it has read (after a controlled
+  // shutdown, requests for the partitions that moved get NOT_LEADER_OR_FOLLOWER at once) and
+  // closes, so clients move to the new leaders without waiting for this process to exit.
+  // Requests still waiting after kDrainMs are dropped with their connection.
+  constexpr auto kDrainMs = std::chrono::milliseconds(500);
+  {
+    absl::MutexLock lock(&impl_->live_mu);
+    for (auto& [conn, stop_reading] : impl_->live) stop_reading();
+  }
+  auto drain_deadline = std::chrono::steady_clock::now() + kDrainMs;
+  while (impl_->connections.load() > 0 && std::chrono::steady_clock::now() < drain_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   impl_->io.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->pool.join();

@@ -351,6 +351,8 @@ class BackgroundProducer:
             "logger": logging.getLogger("rdkafka.producer"),
         }
         c.update(conf or {})
+        if os.environ.get("GREGOR_RDKAFKA_DEBUG"):  # e.g. "msg,protocol,metadata" to debug a stall
+            c["debug"] = os.environ["GREGOR_RDKAFKA_DEBUG"]
         self.conf = c
         self.acked = []
         self.errors = []
@@ -434,7 +436,9 @@ class BackgroundProducer:
         assert not self._thread.is_alive(), "producer thread did not finish"
         if self._exc is not None:
             raise self._exc
-        assert self.unflushed == 0, "%s message(s) still undelivered after flush" % self.unflushed
+        assert self.unflushed == 0, (
+            "%s message(s) still undelivered after flush; acknowledged per partition: %s" %
+            (self.unflushed, {p: self.count_acked(p) for p in range(self.partitions)}))
 
     def error_summary(self):
         with self._lock:
