@@ -15,6 +15,12 @@ Partition::Partition(storage::TopicPartition tp, std::shared_ptr<storage::Partit
       local_broker_(local_broker),
       leader_(local_broker, replica_lag_time_max_ms) {}
 
+FetchReadLimit FetchReadLimitFor(int64_t partition_max_bytes, int64_t budget_left,
+                                 bool nothing_read_yet) {
+  return {std::clamp<int64_t>(std::min(partition_max_bytes, budget_left), 0, INT32_MAX),
+          nothing_read_yet || budget_left > 0};
+}
+
 Partition::Transition Partition::ApplyState(const metadata::PartitionState& state, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   // Stale: an older leader epoch, or the same one with an older partition epoch (metadata that

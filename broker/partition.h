@@ -28,6 +28,17 @@ struct PartitionOffsets {
   Offset log_end_offset{0};
 };
 
+// How much one partition of a fetch response may read (KIP-74), for consumer and follower
+// fetches alike: up to its own limit and what is left of the response's budget, and at least
+// one whole batch while some budget is left or nothing has been read yet (a batch may be
+// larger than the limits). So a response exceeds its budget by one batch at most.
+struct FetchReadLimit {
+  int64_t max_bytes = 0;
+  bool min_one_batch = true;
+};
+FetchReadLimit FetchReadLimitFor(int64_t partition_max_bytes, int64_t budget_left,
+                                 bool nothing_read_yet);
+
 // An ISR change the leader asks the controller for (AlterPartition).
 struct IsrChange {
   storage::TopicPartition tp;

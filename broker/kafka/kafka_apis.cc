@@ -447,13 +447,10 @@ void KafkaApis::FillFetch(FetchState& state) {
       if (partition == nullptr) {
         out.error_code = NotHostedError(topic.topic, p.partition);
       } else {
-        // Within the request's and the partition's byte limits, but at least one whole batch
-        // while the request's budget is not spent (KIP-74): the first partition with data
-        // always gets one, and a response exceeds max_bytes by one batch at most.
-        int64_t limit = std::clamp<int64_t>(std::min<int64_t>(p.partition_max_bytes, budget), 0,
-                                            INT32_MAX);
-        auto read = partition->ReadAsLeader(Offset(p.fetch_offset), limit,
-                                            /*min_one_batch=*/state.bytes == 0 || budget > 0);
+        FetchReadLimit limit = FetchReadLimitFor(p.partition_max_bytes, budget,
+                                                 /*nothing_read_yet=*/state.bytes == 0);
+        auto read = partition->ReadAsLeader(Offset(p.fetch_offset), limit.max_bytes,
+                                            limit.min_one_batch);
         if (!read.ok()) {
           out.error_code = ToKafkaErrorCode(read.status());
           if (out.error_code == KafkaErrorCode::kOffsetOutOfRange) {

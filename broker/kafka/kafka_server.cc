@@ -6,9 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
-#include <functional>
 
 #include <asio.hpp>
 
@@ -61,11 +61,11 @@ struct KafkaServer::Impl {
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
   std::atomic<bool> stopped{false};
-  std::atomic<int64_t> connections{0};
-  // Every open connection, so that Stop can end them (guarded: connections come and go on
-  // the network threads).
+  // Every open connection, so that Stop can end them (connections come and go on the network
+  // threads).
+  struct Connection;
   absl::Mutex live_mu;
-  std::map<const void*, std::function<void()>> live ABSL_GUARDED_BY(live_mu);  // -> stop reading
+  std::map<const Connection*, std::weak_ptr<Connection>> live ABSL_GUARDED_BY(live_mu);
 
   awaitable<void> Listen() {
     while (true) {
@@ -212,22 +212,11 @@ struct KafkaServer::Impl {
                                 conn->socket.remote_endpoint().port());
     } catch (...) {
     }
-    connections++;
-    auto ex = conn->socket.get_executor();
     {
-      // On Stop: no more requests from this connection; the writer answers the ones read so
-      // far, then closes it (a client learns at once, instead of when the process exits).
-      std::weak_ptr<Connection> weak = conn;
       absl::MutexLock lock(&live_mu);
-      live[conn.get()] = [weak, ex] {
-        asio::post(ex, [weak] {
-          if (auto c = weak.lock()) {
-            asio::error_code ignored;
-            c->socket.shutdown(tcp::socket::shutdown_receive, ignored);
-          }
-        });
-      };
+      live[conn.get()] = conn;
     }
+    auto ex = conn->socket.get_executor();
     asio::co_spawn(ex, WriteResponses(conn.get()), [conn](std::exception_ptr) {});
     try {
       co_await ReadRequests(conn.get());
@@ -334,11 +323,27 @@ struct KafkaServer::Impl {
     asio::error_code ignored;
     conn->socket.shutdown(tcp::socket::shutdown_both, ignored);
     conn->socket.close(ignored);
-    {
-      absl::MutexLock lock(&live_mu);
-      live.erase(conn);
+    absl::MutexLock lock(&live_mu);
+    live.erase(conn);
+  }
+
+  // On Stop: no more requests from any connection; each writer answers the requests read so
+  // far, then closes its connection (a client learns at once, not when the process exits).
+  void StopReading() {
+    absl::MutexLock lock(&live_mu);
+    for (const auto& [ptr, weak] : live) {
+      auto conn = weak.lock();
+      if (!conn) continue;
+      asio::post(conn->socket.get_executor(), [conn] {
+        asio::error_code ignored;
+        conn->socket.shutdown(tcp::socket::shutdown_receive, ignored);
+      });
     }
-    connections--;
+  }
+
+  bool AllClosed() {
+    absl::MutexLock lock(&live_mu);
+    return live.empty();
   }
 
   // Appends a produce request's batches now (in request order); if it must wait for the high
@@ -455,12 +460,9 @@ void KafkaServer::Stop() {
   // closes, so clients move to the new leaders without waiting for this process to exit.
   // Requests still waiting after kDrainMs are dropped with their connection.
   constexpr auto kDrainMs = std::chrono::milliseconds(500);
-  {
-    absl::MutexLock lock(&impl_->live_mu);
-    for (auto& [conn, stop_reading] : impl_->live) stop_reading();
-  }
+  impl_->StopReading();
   auto drain_deadline = std::chrono::steady_clock::now() + kDrainMs;
-  while (impl_->connections.load() > 0 && std::chrono::steady_clock::now() < drain_deadline) {
+  while (!impl_->AllClosed() && std::chrono::steady_clock::now() < drain_deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   impl_->io.stop();

@@ -110,12 +110,9 @@ class ReplicationServer::Service final : public replication::Replication::Servic
       fetch.current_leader_epoch = p.current_leader_epoch();
       fetch.fetch_offset = p.fetch_offset();
       fetch.last_fetched_epoch = p.last_fetched_epoch();
-      // Within the response's budget. While some budget is left a partition gets at least one
-      // whole batch (a batch may be larger than replica.fetch.max.bytes, as in Kafka); once it
-      // is spent, no more records, so a response exceeds the budget by one batch at most.
-      fetch.max_bytes = static_cast<int32_t>(
-          std::clamp<int64_t>(std::min<int64_t>(p.max_bytes(), budget), 0, INT32_MAX));
-      fetch.min_one_batch = total == 0 || budget > 0;
+      FetchReadLimit limit = FetchReadLimitFor(p.max_bytes(), budget, /*nothing_read_yet=*/total == 0);
+      fetch.max_bytes = static_cast<int32_t>(limit.max_bytes);
+      fetch.min_one_batch = limit.min_one_batch;
       Partition::FollowerFetchResult result = partition->HandleFollowerFetch(fetch, now, eligible);
       out->set_error_code(static_cast<int32_t>(result.error));
       out->set_high_watermark(result.offsets.high_watermark.value());

@@ -390,6 +390,24 @@ class PartitionReplicationTest : public ::testing::Test {
 
 // ---- steady state ------------------------------------------------------------------------------
 
+// KIP-74's byte rule, shared by consumer and follower fetches.
+TEST(FetchReadLimitTest, AtLeastOneBatchOnlyWhileTheBudgetLasts) {
+  FetchReadLimit first = FetchReadLimitFor(1 << 20, 10 << 20, /*nothing_read_yet=*/true);
+  EXPECT_EQ(first.max_bytes, 1 << 20);
+  EXPECT_TRUE(first.min_one_batch);
+  // Less budget than the partition's limit: the budget bounds it.
+  FetchReadLimit tight = FetchReadLimitFor(1 << 20, 1000, false);
+  EXPECT_EQ(tight.max_bytes, 1000);
+  EXPECT_TRUE(tight.min_one_batch);
+  // Budget spent: nothing more, unless nothing was read yet.
+  FetchReadLimit spent = FetchReadLimitFor(1 << 20, -500, false);
+  EXPECT_EQ(spent.max_bytes, 0);
+  EXPECT_FALSE(spent.min_one_batch);
+  EXPECT_TRUE(FetchReadLimitFor(1 << 20, 0, true).min_one_batch);
+  // A negative partition limit reads nothing beyond the one-batch rule.
+  EXPECT_EQ(FetchReadLimitFor(-1, 1000, true).max_bytes, 0);
+}
+
 TEST_F(PartitionReplicationTest, ThreeReplicasReplicateProduceTraffic) {
   Start({1, 2, 3}, 2);
   Elect(1, {1, 2, 3});
