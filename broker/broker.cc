@@ -7,12 +7,14 @@
 
 #include "absl/synchronization/mutex.h"
 #include "broker/controller_link.h"
+#include "broker/hang_guard.h"
 #include "broker/kafka/kafka_apis.h"
 #include "broker/kafka/kafka_server.h"
+#include "broker/net/network_threads.h"
 #include "broker/replica_manager.h"
 #include "broker/replication/isr_manager.h"
 #include "broker/replication/replica_fetcher.h"
-#include "broker/replication/replication_service.h"
+#include "broker/replication/replication_server.h"
 #include "broker/storage/log_manager.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -31,7 +33,8 @@ void RaiseFileLimit() {
 
 class BrokerImpl final : public Broker {
  public:
-  BrokerImpl(BrokerConfig config, Clock* clock) : config_(std::move(config)), clock_(clock) {}
+  BrokerImpl(BrokerConfig config, Clock* clock, HangGuard* guard)
+      : config_(std::move(config)), clock_(clock), guard_(guard) {}
   ~BrokerImpl() override { Shutdown(); }
 
   absl::Status Start() override {
@@ -50,7 +53,8 @@ class BrokerImpl final : public Broker {
     replicas_ = std::make_unique<ReplicaManager>(config_, logs_.get(), clock_);
     isr_ = std::make_unique<IsrManager>(replicas_.get(), link_.get(), clock_, config_.node_id,
                                         std::max(100, config_.replica_lag_time_max_ms / 4));
-    fetchers_ = std::make_unique<FetcherManager>(config_, replicas_.get(), link_.get(), clock_);
+    fetchers_ = std::make_unique<FetcherManager>(config_, replicas_.get(), link_.get(), &peers_,
+                                                 clock_);
     replicas_->SetRoleListener([this](const std::shared_ptr<Partition>& partition,
                                       Partition::Transition transition) {
       metadata::PartitionState state = partition->state();
@@ -63,11 +67,15 @@ class BrokerImpl final : public Broker {
     });
     replicas_->SetRemovalListener([this](const storage::TopicPartition& tp) { fetchers_->Unfollow(tp); });
     // Followers may fetch from us as soon as the metadata makes us a leader.
+    network_ = std::make_unique<net::NetworkThreads>(config_.num_network_threads);
+    network_->Start();
     replication_ = std::make_unique<ReplicationServer>(config_, replicas_.get(), link_.get(),
-                                                       isr_.get(), clock_);
+                                                       isr_.get(), clock_, network_->io());
     RETURN_IF_ERROR(replication_->Start());
     isr_->Start();
+    if (guard_) link_->SetHeartbeatListener([this] { guard_->Beat(); });
     ASSIGN_OR_RETURN(int64_t epoch, link_->Register(absl::Seconds(60)));
+    if (guard_) guard_->SetSessionTimeout(link_->session_timeout_ms());
     link_->Start([this](std::shared_ptr<const metadata::MetadataImage> image) {
       replicas_->Reconcile(*image);
     });
@@ -77,9 +85,10 @@ class BrokerImpl final : public Broker {
     }
     log->info("metadata replayed up to offset {}", link_->image()->offset());
 
-    apis_ = std::make_unique<KafkaApis>(config_, replicas_.get(), link_.get(), clock_);
-    server_ = std::make_unique<KafkaServer>(config_, apis_.get());
+    apis_ = std::make_unique<KafkaApis>(config_, replicas_.get(), link_.get(), &peers_, clock_);
+    server_ = std::make_unique<KafkaServer>(config_, apis_.get(), network_->io());
     RETURN_IF_ERROR(server_->Start());
+    if (guard_) guard_->SetKafkaPort(server_->bound_port());
 
     ticker_ = std::thread([this] { TickLoop(); });
     started_ = true;
@@ -99,6 +108,7 @@ class BrokerImpl final : public Broker {
     if (server_) server_->Stop();
     if (fetchers_) fetchers_->Stop();
     if (replication_) replication_->Stop();
+    if (network_) network_->Stop();
     if (isr_) isr_->Stop();
     {
       absl::MutexLock lock(&tick_mu_);
@@ -129,8 +139,12 @@ class BrokerImpl final : public Broker {
 
   const BrokerConfig config_;
   Clock* const clock_;
+  HangGuard* const guard_;
   std::unique_ptr<storage::LogManager> logs_;
+  // Before (so destroyed after) the servers whose sockets live on its io_context.
+  std::unique_ptr<net::NetworkThreads> network_;
   std::unique_ptr<ControllerLink> link_;
+  PeerLiveness peers_{kPeerLossHoldMs};
   std::unique_ptr<ReplicaManager> replicas_;
   std::unique_ptr<IsrManager> isr_;
   std::unique_ptr<FetcherManager> fetchers_;
@@ -146,8 +160,9 @@ class BrokerImpl final : public Broker {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Broker>> Broker::Create(BrokerConfig config, Clock* clock) {
-  return std::unique_ptr<Broker>(new BrokerImpl(std::move(config), clock));
+absl::StatusOr<std::unique_ptr<Broker>> Broker::Create(BrokerConfig config, Clock* clock,
+                                                       HangGuard* guard) {
+  return std::unique_ptr<Broker>(new BrokerImpl(std::move(config), clock, guard));
 }
 
 }  // namespace gregor::broker

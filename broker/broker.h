@@ -16,9 +16,14 @@
 
 namespace gregor::broker {
 
+class HangGuard;
+
 class Broker {
  public:
-  static absl::StatusOr<std::unique_ptr<Broker>> Create(BrokerConfig config, Clock* clock);
+  // `guard` (optional, outlives the broker) is told of heartbeat attempts, the session timeout
+  // and the Kafka port (hang_guard.h).
+  static absl::StatusOr<std::unique_ptr<Broker>> Create(BrokerConfig config, Clock* clock,
+                                                        HangGuard* guard = nullptr);
   virtual ~Broker() = default;
   virtual absl::Status Start() = 0;
   // Controlled shutdown then a clean stop. Idempotent.

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "broker/broker.h"
+#include "broker/hang_guard.h"
 #include "common/logging.h"
 
 int main(int argc, char** argv) {
@@ -21,6 +22,8 @@ int main(int argc, char** argv) {
     std::cerr << "gregor-broker: bad configuration: " << config.status().message() << "\n";
     return 2;
   }
+  // Before any thread exists: the guard is a fork of this process (hang_guard.h).
+  std::unique_ptr<gregor::broker::HangGuard> guard = gregor::broker::HangGuard::Start();
   gregor::InitLogging(config->log_level);
   std::signal(SIGPIPE, SIG_IGN);
   sigset_t signals;
@@ -29,7 +32,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto broker = gregor::broker::Broker::Create(*config, &gregor::SystemClock::Get());
+  auto broker = gregor::broker::Broker::Create(*config, &gregor::SystemClock::Get(), guard.get());
   if (!broker.ok()) {
     std::cerr << "gregor-broker: " << broker.status().message() << "\n";
     return 1;

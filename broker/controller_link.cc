@@ -43,6 +43,7 @@ absl::StatusOr<int64_t> ControllerLink::Register(absl::Duration timeout) {
                                  std::max(absl::Seconds(1), deadline - absl::Now()));
     if (response.ok() && response->error().code() == 0) {
       epoch_ = response->broker_epoch();
+      session_timeout_ms_ = response->session_timeout_ms();
       fenced_ = true;
       Logger("broker")->info("broker {} registered with the controller: epoch {}", config_.node_id,
                              epoch_.load());
@@ -101,6 +102,7 @@ void ControllerLink::HeartbeatLoop() {
   auto log = Logger("broker");
   bool last_fenced = true;
   while (!stopping_) {
+    if (on_heartbeat_) on_heartbeat_();
     controller::BrokerHeartbeatRequest request;
     request.set_broker_id(config_.node_id);
     request.set_broker_epoch(epoch_.load());
@@ -148,6 +150,7 @@ void ControllerLink::WatchLoop() {
       absl::MutexLock lock(&mu_);
       request.set_from_offset(applied_offset_ + 1);
     }
+    request.set_broker_id(config_.node_id);  // the stream is also our liveness signal
     std::string address = client_.CurrentAddress();
     {
       absl::MutexLock lock(&mu_);

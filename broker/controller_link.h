@@ -50,6 +50,11 @@ class ControllerLink {
 
   std::shared_ptr<const metadata::MetadataImage> image() const;
   int64_t broker_epoch() const { return epoch_.load(); }
+  // The controller's broker.session.timeout.ms, from the registration answer (0 before).
+  int32_t session_timeout_ms() const { return session_timeout_ms_.load(); }
+  // Called at every heartbeat attempt, from the heartbeat thread (the hang guard's beat). Set
+  // before Start().
+  void SetHeartbeatListener(std::function<void()> on_attempt) { on_heartbeat_ = std::move(on_attempt); }
   bool fenced() const { return fenced_.load(); }
   controller::ControllerClient& client() { return client_; }
 
@@ -64,6 +69,8 @@ class ControllerLink {
   controller::ControllerClient client_;
   std::string incarnation_id_;
   std::atomic<int64_t> epoch_{-1};
+  std::atomic<int32_t> session_timeout_ms_{0};
+  std::function<void()> on_heartbeat_;
   std::atomic<bool> fenced_{true};
   std::atomic<bool> stopping_{false};
   OnUpdate on_update_;

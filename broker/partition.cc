@@ -96,7 +96,7 @@ int32_t Partition::min_insync_replicas() const {
   return min_isr_;
 }
 
-absl::StatusOr<storage::LogAppendInfo> Partition::AppendAsLeader(std::string* batches, int16_t acks,
+absl::StatusOr<storage::LogAppendInfo> Partition::AppendAsLeader(absl::Span<char> batches, int16_t acks,
                                                                  int32_t* leader_epoch) {
   absl::MutexLock lock(&mu_);
   if (!have_state_ || state_.leader != local_broker_) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/replication/leader_state.h"
 #include "broker/storage/partition_log.h"
@@ -71,7 +72,7 @@ class Partition {
   // Appends a produce request's batches. NOT_LEADER_OR_FOLLOWER if this broker does not lead;
   // NOT_ENOUGH_REPLICAS for acks=-1 when the ISR is below min.insync.replicas.
   // `leader_epoch` (optional) receives the epoch the batches were appended in.
-  absl::StatusOr<storage::LogAppendInfo> AppendAsLeader(std::string* batches, int16_t acks,
+  absl::StatusOr<storage::LogAppendInfo> AppendAsLeader(absl::Span<char> batches, int16_t acks,
                                                         int32_t* leader_epoch = nullptr);
 
   // For acks=-1: OK once the high watermark reaches `required_offset`; NOT_ENOUGH_REPLICAS_AFTER_APPEND

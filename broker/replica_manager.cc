@@ -9,6 +9,11 @@ namespace gregor::broker {
 
 using storage::TopicPartition;
 
+namespace {
+// The waiter list of "the metadata image changed" (no partition has an empty topic name).
+const TopicPartition kImageChanged{"", -1};
+}  // namespace
+
 ReplicaManager::ReplicaManager(const BrokerConfig& config, storage::LogManager* logs, Clock* clock)
     : config_(config), logs_(logs), clock_(clock) {}
 
@@ -119,6 +124,7 @@ void ReplicaManager::Reconcile(const metadata::MetadataImage& image) {
     if (role_listener_) role_listener_(partition, transition);
     Notify(partition->topic_partition());
   }
+  Notify(kImageChanged);
 }
 
 std::shared_ptr<Partition> ReplicaManager::GetPartition(const TopicPartition& tp) const {
@@ -143,6 +149,10 @@ int32_t ReplicaManager::MinInsyncReplicas(const std::string& topic) const {
     if (v != it->second.end() && absl::SimpleAtoi(v->second, &n) && n >= 1) return n;
   }
   return config_.min_insync_replicas;
+}
+
+void ReplicaManager::AddMetadataWaiter(const std::shared_ptr<PartitionWaiter>& waiter) {
+  AddWaiter(kImageChanged, waiter);
 }
 
 void ReplicaManager::AddWaiter(const TopicPartition& tp, const std::shared_ptr<PartitionWaiter>& waiter) {

@@ -45,6 +45,8 @@ class ReplicaManager {
   // Registers a waiter on `tp`, woken (once) by the next Notify(tp). Holds it weakly.
   void AddWaiter(const storage::TopicPartition& tp, const std::shared_ptr<PartitionWaiter>& waiter);
   void Notify(const storage::TopicPartition& tp);
+  // Registers a waiter woken (once) by the next metadata change (the end of a Reconcile).
+  void AddMetadataWaiter(const std::shared_ptr<PartitionWaiter>& waiter);
 
   // Called for every partition whose role changed (the replication layer hooks in here).
   using RoleListener = std::function<void(const std::shared_ptr<Partition>&, Partition::Transition)>;

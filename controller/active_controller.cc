@@ -1,8 +1,13 @@
 #include "controller/active_controller.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/logging.h"
+#include "controller/control.h"
+#include "controller/liveness_probe.h"
 
 namespace gregor::controller {
 
@@ -12,7 +17,10 @@ ActiveController::ActiveController(const ControllerConfig& config, MetadataState
 
 ActiveController::~ActiveController() { Stop(); }
 
-void ActiveController::Start() { thread_ = std::thread([this] { Run(); }); }
+void ActiveController::Start() {
+  thread_ = std::thread([this] { Run(); });
+  prober_ = std::thread([this] { RunProbes(); });
+}
 
 void ActiveController::Stop() {
   {
@@ -20,6 +28,7 @@ void ActiveController::Stop() {
     stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
+  if (prober_.joinable()) prober_.join();
 }
 
 void ActiveController::Submit(std::string name, Decide decide, Done done) {
@@ -34,6 +43,67 @@ void ActiveController::Submit(std::string name, Decide decide, Done done) {
 void ActiveController::RecordHeartbeat(int32_t broker_id) {
   absl::MutexLock lock(&mu_);
   last_contact_ms_[broker_id] = clock_->SteadyMs();
+}
+
+void ActiveController::OnBrokerConnectionLost(int32_t broker_id) {
+  absl::MutexLock lock(&mu_);
+  if (!active_ || stopping_) return;
+  if (std::find(to_probe_.begin(), to_probe_.end(), broker_id) != to_probe_.end()) return;
+  to_probe_.push_back(broker_id);
+}
+
+void ActiveController::RunProbes() {
+  while (true) {
+    int32_t id = -1;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this] { return stopping_ || !to_probe_.empty(); };
+      mu_.Await(absl::Condition(&ready));
+      if (stopping_) return;
+      id = to_probe_.front();
+      to_probe_.pop_front();
+    }
+    std::optional<metadata::BrokerRegistration> broker =
+        state_->WithImage([&](const metadata::MetadataImage& image)
+                              -> std::optional<metadata::BrokerRegistration> {
+          const metadata::BrokerRegistration* b = image.FindBroker(id);
+          if (b == nullptr || b->fenced) return std::nullopt;
+          return *b;
+        });
+    if (!broker || !ProbeBroker(*broker)) continue;
+    Logger("controller")->info(
+        "broker {} is gone: its connection closed and its listeners refuse connections; fencing "
+        "it now", id);
+    ControlSettings settings = config_.settings;
+    int64_t epoch = broker->epoch;
+    Submit(absl::StrCat("fence broker ", id, " (process gone)"),
+           [id, epoch, settings](const metadata::MetadataImage& image) {
+             return FenceDeadBroker(image, id, epoch, settings);
+           },
+           [id](absl::StatusOr<int64_t> r) {
+             if (!r.ok()) Logger("controller")->warn("fencing broker {} failed: {}", id, r.status());
+           });
+  }
+}
+
+bool ActiveController::ProbeBroker(const metadata::BrokerRegistration& broker) {
+  // A dying process closes its connections and its listening sockets in one sweep, but the
+  // controller may hear of the connection first: look again a little later before concluding
+  // that something still listens.
+  constexpr absl::Duration kProbeTimeout = absl::Milliseconds(300);
+  const absl::Duration kRetries[] = {absl::ZeroDuration(), absl::Milliseconds(20),
+                                     absl::Milliseconds(100)};
+  ListenerProbe kafka = ListenerProbe::kNoAnswer, replication = ListenerProbe::kNoAnswer;
+  for (absl::Duration wait : kRetries) {
+    absl::SleepFor(wait);  // probe pacing (the prober thread only)
+    kafka = ProbeListener(broker.kafka_host, broker.kafka_port, kProbeTimeout);
+    replication = ProbeListener(broker.replication_host, broker.replication_port, kProbeTimeout);
+    if (ProcessGone(kafka, replication)) return true;
+    if (kafka == ListenerProbe::kNoAnswer || replication == ListenerProbe::kNoAnswer) break;
+  }
+  Logger("controller")->debug("broker {} connection closed; listeners: kafka {}, replication {}",
+                              broker.id, ListenerProbeName(kafka), ListenerProbeName(replication));
+  return false;
 }
 
 bool ActiveController::active() const {
@@ -81,6 +151,8 @@ void ActiveController::Run() {
         // Heartbeats are soft state: a new active controller gives every broker a full session.
         just_activated_ = false;
         last_contact_ms_.clear();
+        unfenced_since_ms_.clear();
+        may_lead_.clear();
         int64_t now = clock_->SteadyMs();
         state_->WithImage([&](const metadata::MetadataImage& image) {
           for (const auto& [id, b] : image.brokers()) last_contact_ms_[id] = now;
@@ -169,17 +241,39 @@ void ActiveController::CheckSessions() {
 
 void ActiveController::MaybeRebalance() {
   if (!config_.auto_leader_rebalance) return;
+  std::set<int32_t> may_lead;
   {
     absl::MutexLock lock(&mu_);
     if (!active_) return;
     int64_t now = clock_->SteadyMs();
-    if (now - last_rebalance_ms_ < int64_t{config_.leader_imbalance_check_interval_s} * 1000) return;
+    // Which brokers are alive, since when; which have been alive long enough to lead again.
+    bool newly_eligible = false;
+    std::map<int32_t, int64_t> since;
+    state_->WithImage([&](const metadata::MetadataImage& image) {
+      for (const auto& [id, b] : image.brokers()) {
+        if (b.fenced) continue;
+        auto it = unfenced_since_ms_.find(id);
+        since[id] = it == unfenced_since_ms_.end() ? now : it->second;
+      }
+      return 0;
+    });
+    unfenced_since_ms_ = since;
+    for (const auto& [id, t] : since) {
+      if (now - t < config_.leader_rejoin_delay_ms) continue;
+      may_lead.insert(id);
+      // A broker that came back and waited its delay gets its leaderships back at once.
+      if (!may_lead_.count(id)) newly_eligible = true;
+    }
+    may_lead_ = may_lead;
+    bool periodic = now - last_rebalance_ms_ >= int64_t{config_.leader_imbalance_check_interval_s} * 1000;
+    if (!periodic && !newly_eligible) return;
     last_rebalance_ms_ = now;
   }
   ControlSettings settings = config_.settings;
   Process({"preferred leader election",
-           [settings](const metadata::MetadataImage& image) {
-             return PreferredLeaderElection(image, settings);
+           [settings, may_lead](const metadata::MetadataImage& image) {
+             return PreferredLeaderElection(image, settings,
+                                            [&may_lead](int32_t b) { return may_lead.count(b) > 0; });
            },
            [](absl::StatusOr<int64_t> r) {
              if (!r.ok()) Logger("controller")->warn("preferred leader election failed: {}", r.status());

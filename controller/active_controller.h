@@ -13,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/metadata/metadata_image.h"
 #include "controller/controller_config.h"
 #include "controller/metadata_state.h"
 #include "controller/quorum/quorum_driver.h"
@@ -43,6 +45,10 @@ class ActiveController {
   void Submit(std::string name, Decide decide, Done done);
   // A broker heartbeat or registration arrived: its session is renewed.
   void RecordHeartbeat(int32_t broker_id);
+  // A broker's metadata stream (its standing connection to this controller) closed. If the
+  // broker's listeners refuse connections its process is gone: it is fenced at once, without
+  // waiting for its session to expire (liveness_probe.h). From gRPC threads; never blocks.
+  void OnBrokerConnectionLost(int32_t broker_id);
 
   bool active() const;
 
@@ -60,6 +66,9 @@ class ActiveController {
   void Process(Op op);
   void CheckSessions();
   void MaybeRebalance();
+  void RunProbes();
+  // Probes a broker whose connection closed; true if its process is gone.
+  bool ProbeBroker(const metadata::BrokerRegistration& broker);
 
   const ControllerConfig config_;
   MetadataState* const state_;
@@ -75,7 +84,15 @@ class ActiveController {
   bool just_activated_ ABSL_GUARDED_BY(mu_) = false;
   std::map<int32_t, int64_t> last_contact_ms_ ABSL_GUARDED_BY(mu_);
   int64_t last_rebalance_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  // Since when each unfenced broker has been unfenced (soft state, seen by the session check;
+  // a new active controller counts from its activation). Preferred leaderships go back to a
+  // broker only leader.imbalance.rejoin.delay.ms after it: see MaybeRebalance.
+  std::map<int32_t, int64_t> unfenced_since_ms_ ABSL_GUARDED_BY(mu_);
+  std::set<int32_t> may_lead_ ABSL_GUARDED_BY(mu_);  // past the delay
+  // Brokers whose connection closed, waiting for the prober thread (each id once).
+  std::deque<int32_t> to_probe_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
+  std::thread prober_;
 };
 
 }  // namespace gregor::controller

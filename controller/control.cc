@@ -191,6 +191,13 @@ std::vector<MetadataRecord> FenceBroker(const MetadataImage& image, int32_t brok
   return records;
 }
 
+std::vector<MetadataRecord> FenceDeadBroker(const MetadataImage& image, int32_t broker_id,
+                                            int64_t broker_epoch, const ControlSettings& settings) {
+  const BrokerRegistration* broker = image.FindBroker(broker_id);
+  if (broker == nullptr || broker->epoch != broker_epoch) return {};
+  return FenceBroker(image, broker_id, settings);
+}
+
 ControllerResult<ControlledShutdownResponse> ControlledShutdown(
     const MetadataImage& image, const ControlledShutdownRequest& request,
     const ControlSettings& settings) {
@@ -309,7 +316,8 @@ ControllerResult<AlterPartitionResponse> AlterPartition(const MetadataImage& ima
 }
 
 std::vector<MetadataRecord> PreferredLeaderElection(const MetadataImage& image,
-                                                    const ControlSettings& settings) {
+                                                    const ControlSettings& settings,
+                                                    const std::function<bool(int32_t)>& may_lead) {
   // Per preferred broker: how many partitions prefer it, and which of those it does not lead
   // though it could.
   std::map<int32_t, int> preferred_count;
@@ -323,7 +331,8 @@ std::vector<MetadataRecord> PreferredLeaderElection(const MetadataImage& image,
       int32_t preferred = s.replicas[0];
       preferred_count[preferred]++;
       if (s.leader != preferred) not_led[preferred]++;
-      if (s.leader != preferred && s.InIsr(preferred) && usable(preferred)) {
+      if (s.leader != preferred && s.InIsr(preferred) && usable(preferred) &&
+          (!may_lead || may_lead(preferred))) {
         movable[preferred].emplace_back(name, static_cast<int32_t>(p));
       }
     }

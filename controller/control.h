@@ -55,6 +55,13 @@ std::vector<metadata::MetadataRecord> FenceBroker(const metadata::MetadataImage&
                                                   int32_t broker_id,
                                                   const ControlSettings& settings);
 
+// Fences the registration `broker_epoch` of `broker_id`, whose process was found gone (its
+// connection closed and its listeners refuse). Empty if that registration is no longer current
+// (a new process registered meanwhile) or already fenced.
+std::vector<metadata::MetadataRecord> FenceDeadBroker(const metadata::MetadataImage& image,
+                                                      int32_t broker_id, int64_t broker_epoch,
+                                                      const ControlSettings& settings);
+
 // Controlled shutdown: marks the broker shutting down, moves its leaderships to other in-sync
 // replicas and removes it from ISRs where it is not the last member.
 ControllerResult<ControlledShutdownResponse> ControlledShutdown(
@@ -68,8 +75,11 @@ ControllerResult<AlterPartitionResponse> AlterPartition(const metadata::Metadata
 
 // Moves leadership back to preferred replicas (replicas[0], when in the ISR and usable) for every
 // broker whose share of non-preferred leaders exceeds the imbalance threshold.
-std::vector<metadata::MetadataRecord> PreferredLeaderElection(const metadata::MetadataImage& image,
-                                                              const ControlSettings& settings);
+// `may_lead` (optional) says which brokers may take preferred leaderships back now (a broker
+// that just came back waits until clients can reach it again).
+std::vector<metadata::MetadataRecord> PreferredLeaderElection(
+    const metadata::MetadataImage& image, const ControlSettings& settings,
+    const std::function<bool(int32_t)>& may_lead = nullptr);
 
 // Elects leaders for offline partitions that can have one now (after an unfence, or when a
 // topic enabled unclean election).

@@ -30,6 +30,12 @@ const ConfigSchema& ControllerConfigSchema() {
               "Move leadership back to preferred replicas when they are in sync again.")
         .Int("leader.imbalance.check.interval.seconds", "300",
              "How often to check preferred leaders.", 1, 86400)
+        .Int("leader.imbalance.rejoin.delay.ms", "12000",
+             "A broker that comes back gets its preferred leaderships back only after it has been "
+             "alive this long, so that clients have left the reconnect backoff they entered while "
+             "it was down (librdkafka's reconnect.backoff.max.ms is 10 s); then at once, without "
+             "waiting for the next check.",
+             0, 3600000)
         .Int("leader.imbalance.per.broker.percentage", "10",
              "Rebalance a broker's leadership when more than this share of its preferred "
              "partitions is led elsewhere.",
@@ -88,6 +94,7 @@ absl::StatusOr<ControllerConfig> LoadControllerConfig(const std::string& path,
   config.broker_heartbeat_interval_ms = c.GetInt("broker.heartbeat.interval.ms");
   config.auto_leader_rebalance = c.GetBool("auto.leader.rebalance.enable");
   config.leader_imbalance_check_interval_s = c.GetInt("leader.imbalance.check.interval.seconds");
+  config.leader_rejoin_delay_ms = c.GetInt("leader.imbalance.rejoin.delay.ms");
   config.snapshot_after_bytes = c.GetLong("metadata.log.max.record.bytes.between.snapshots");
   config.log_level = c.GetString("log.level");
   config.settings.default_partitions = c.GetInt("num.partitions");

@@ -23,6 +23,7 @@ struct ControllerConfig {
   int32_t broker_heartbeat_interval_ms = 250;    // broker.heartbeat.interval.ms (brokers' pace)
   bool auto_leader_rebalance = true;             // auto.leader.rebalance.enable
   int32_t leader_imbalance_check_interval_s = 300;  // leader.imbalance.check.interval.seconds
+  int32_t leader_rejoin_delay_ms = 12000;           // leader.imbalance.rejoin.delay.ms
   int64_t snapshot_after_bytes = 20 << 20;  // metadata.log.max.record.bytes.between.snapshots
   std::string log_level = "info";           // log.level
   ControlSettings settings;  // num.partitions, default.replication.factor, unclean..., imbalance %

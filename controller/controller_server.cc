@@ -53,8 +53,10 @@ template <typename Response>
 class StreamReactor : public grpc::ServerWriteReactor<Response>, public Watcher {
  public:
   // `next(&msg)` fills the next message; false when there is nothing to send now.
-  StreamReactor(WatcherRegistry* registry, std::function<bool(Response*)> next)
-      : registry_(registry), next_(std::move(next)) {
+  // `on_done` (optional) runs once the stream has ended, for whatever reason.
+  StreamReactor(WatcherRegistry* registry, std::function<bool(Response*)> next,
+                std::function<void()> on_done = nullptr)
+      : registry_(registry), next_(std::move(next)), on_done_(std::move(on_done)) {
     registry_->Add(this);
     Pump();
   }
@@ -95,12 +97,14 @@ class StreamReactor : public grpc::ServerWriteReactor<Response>, public Watcher 
 
   void OnDone() override {
     registry_->Remove(this);
+    if (on_done_) on_done_();
     delete this;
   }
 
  private:
   WatcherRegistry* registry_;
   std::function<bool(Response*)> next_;
+  std::function<void()> on_done_;
   absl::Mutex mu_;
   Response message_;
   bool writing_ = false;
@@ -316,6 +320,7 @@ grpc::ServerUnaryReactor* ControllerService::RegisterBroker(grpc::CallbackServer
           [this, id](RegisterBrokerResponse* r, int64_t offset) {
             if (r->error().code() == 0) {
               r->set_broker_epoch(offset);
+              r->set_session_timeout_ms(server_->config().broker_session_timeout_ms);
               server_->active().RecordHeartbeat(id);
               Logger("controller")->info("broker {} registered with epoch {}", id, offset);
             }
@@ -461,12 +466,21 @@ grpc::ServerWriteReactor<WatchMetadataResponse>* ControllerService::WatchMetadat
   MetadataState* state = &server_->state();
   auto next = std::make_shared<int64_t>(std::max<int64_t>(request->from_offset(), 1));
   auto initial = std::make_shared<bool>(true);
+  std::function<void()> on_done;
+  if (request->has_broker_id()) {
+    // A broker's standing connection: when it closes, find out whether the process is gone.
+    ActiveController* active = &server_->active();
+    int32_t broker_id = request->broker_id();
+    on_done = [active, broker_id] { active->OnBrokerConnectionLost(broker_id); };
+  }
   return new StreamReactor<WatchMetadataResponse>(
-      &server_->watchers(), [state, next, initial](WatchMetadataResponse* out) {
+      &server_->watchers(),
+      [state, next, initial](WatchMetadataResponse* out) {
         bool send = state->NextMetadataMessage(next.get(), *initial, out);
         if (send) *initial = false;
         return send;
-      });
+      },
+      std::move(on_done));
 }
 
 grpc::ServerWriteReactor<WatchClusterEventsResponse>* ControllerService::WatchClusterEvents(

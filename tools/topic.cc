@@ -265,6 +265,34 @@ int RunTopicDescribe(const TopicOptions& o, std::ostream& out, std::ostream& err
   return 0;
 }
 
+int RunTopicLeader(const TopicOptions& o, std::ostream& out, std::ostream& err) {
+  auto client = MakeControllerClient(o.cluster);
+  controller::DescribeClusterRequest request;
+  request.add_topics(o.name);
+  auto d = client->Call(&Controller::Stub::DescribeCluster, request, absl::Milliseconds(o.timeout_ms));
+  if (!d.ok()) {
+    err << ControllerUnreachable(o.cluster, d.status()) << "\n";
+    return 1;
+  }
+  if (d->error().code() != 0 || d->topics_size() != 1) {
+    err << "cannot find the leader: " << d->error().message() << "\n";
+    return 1;
+  }
+  const auto& t = d->topics(0);
+  for (const auto& p : t.partitions()) {
+    if (p.partition() != o.partition) continue;
+    if (p.leader() < 0) {
+      err << o.name << "-" << o.partition << " has no leader (offline)\n";
+      return 1;
+    }
+    out << p.leader() << "\n";
+    return 0;
+  }
+  err << "topic " << o.name << " has no partition " << o.partition << " (it has "
+      << t.partitions_size() << ")\n";
+  return 1;
+}
+
 int RunTopicAlter(const TopicOptions& o, std::ostream& out, std::ostream& err) {
   auto client = MakeControllerClient(o.cluster);
   if (o.partitions < 0 && o.configs.empty() && o.delete_configs.empty()) {
@@ -308,7 +336,8 @@ int RunTopicAlter(const TopicOptions& o, std::ostream& out, std::ostream& err) {
 }
 
 void AddTopicCommands(CLI::App& app, int* exit_code) {
-  CLI::App* topic = app.add_subcommand("topic", "Create, list, describe, alter and delete topics");
+  CLI::App* topic =
+      app.add_subcommand("topic", "Create, list, describe, alter and delete topics; find a leader");
   topic->require_subcommand(1);
   auto o = std::make_shared<TopicOptions>();
   auto common = [o](CLI::App* cmd, bool controller) {
@@ -346,6 +375,15 @@ void AddTopicCommands(CLI::App& app, int* exit_code) {
   describe->add_flag("--unavailable-partitions", o->unavailable_only, "Only partitions without a leader");
   common(describe, true);
   describe->callback([o, exit_code] { *exit_code = RunTopicDescribe(*o, std::cout, std::cerr); });
+
+  CLI::App* leader = topic->add_subcommand(
+      "leader",
+      "Print the id of the broker that leads a partition (for scripts).\n"
+      "Example: deploy/local/cluster.sh kill $(gregor topic leader orders --partition 0)");
+  leader->add_option("name", o->name, "Topic name")->required();
+  leader->add_option("--partition", o->partition, "Partition (default 0)")->capture_default_str();
+  common(leader, true);
+  leader->callback([o, exit_code] { *exit_code = RunTopicLeader(*o, std::cout, std::cerr); });
 
   CLI::App* del = topic->add_subcommand("delete", "Delete a topic.\nExample: gregor topic delete orders");
   del->add_option("name", o->name, "Topic name")->required();

@@ -29,6 +29,7 @@ struct TopicOptions {
   bool if_exists = false;
   bool under_replicated_only = false;
   bool unavailable_only = false;
+  int partition = 0;  // leader
   int timeout_ms = 15000;
 };
 
@@ -37,6 +38,9 @@ int RunTopicList(const TopicOptions& options, std::ostream& out, std::ostream& e
 int RunTopicDescribe(const TopicOptions& options, std::ostream& out, std::ostream& err);
 int RunTopicDelete(const TopicOptions& options, std::ostream& out, std::ostream& err);
 int RunTopicAlter(const TopicOptions& options, std::ostream& out, std::ostream& err);
+// Prints the id of the broker that leads `partition` of the topic (for scripts:
+// `cluster.sh kill $(gregor topic leader orders)`); exit 1 if it has no leader.
+int RunTopicLeader(const TopicOptions& options, std::ostream& out, std::ostream& err);
 
 void AddTopicCommands(CLI::App& app, int* exit_code);
 

@@ -54,8 +54,8 @@ KafkaApis::Outcome EncodeOrClose(const Response& response, int16_t version, Enco
 }  // namespace
 
 KafkaApis::KafkaApis(const BrokerConfig& config, ReplicaManager* replicas, ControllerLink* link,
-                     Clock* clock)
-    : config_(config), replicas_(replicas), link_(link), clock_(clock) {}
+                     PeerLiveness* peers, Clock* clock)
+    : config_(config), replicas_(replicas), link_(link), peers_(peers), clock_(clock) {}
 
 KafkaApis::Outcome KafkaApis::HandleSimple(const kafka::RequestHeader& header) {
   if (header.api_key == ApiKey::kApiVersions) return HandleApiVersions(header);
@@ -65,7 +65,7 @@ KafkaApis::Outcome KafkaApis::HandleSimple(const kafka::RequestHeader& header) {
                               header.api_version));
   }
   switch (header.api_key) {
-    case ApiKey::kMetadata: return HandleMetadata(header);
+    case ApiKey::kMetadata: return HandleMetadata(header, /*may_hold=*/false);
     case ApiKey::kListOffsets: return HandleListOffsets(header);
     case ApiKey::kCreateTopics: return HandleCreateTopics(header);
     case ApiKey::kDeleteTopics: return HandleDeleteTopics(header);
@@ -88,10 +88,16 @@ KafkaApis::Outcome KafkaApis::HandleApiVersions(const kafka::RequestHeader& head
                        kafka::EncodeApiVersionsResponse);
 }
 
-KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header) {
+KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header, bool may_hold) {
   auto request = kafka::DecodeMetadataRequest(header.body, header.api_version);
   if (!request.ok()) return Close(std::string(request.status().message()));
   auto image = link_->image();
+  const int64_t now_ms = clock_->SteadyMs();
+  auto hold_for = [&](int32_t leader) {
+    if (!may_hold || peers_ == nullptr || leader == config_.node_id || leader < 0) return false;
+    const metadata::BrokerRegistration* b = image->FindBroker(leader);
+    return b != nullptr && !b->fenced && peers_->ShouldHold(leader, now_ms);
+  };
   kafka::MetadataResponse response;
   response.cluster_id = kClusterId;
   for (const auto& [id, b] : image->brokers()) {
@@ -147,6 +153,11 @@ KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header)
       out.replica_nodes = ps.replicas;
       out.isr_nodes = ps.isr;
       if (ps.leader == metadata::kNoLeader) out.error_code = KafkaErrorCode::kLeaderNotAvailable;
+      if (hold_for(ps.leader)) {
+        Outcome wait;
+        wait.wait_for_metadata = true;
+        return wait;
+      }
       topic.partitions.push_back(std::move(out));
     }
     response.topics.push_back(std::move(topic));
@@ -349,9 +360,12 @@ absl::StatusOr<KafkaApis::ProduceState> KafkaApis::BeginProduce(const kafka::Req
         // zstd needs Produce v7+ (KIP-110); clients that know only v3 must not send it.
         out.error_code = KafkaErrorCode::kUnsupportedCompressionType;
       } else {
-        std::string batches(*p.records);  // rewritten in place (offsets, epoch)
+        // The records are a view into the request frame, a buffer this broker owns and keeps
+        // until the response is sent: the append rewrites them in place (offsets, leader
+        // epoch), no copy.
+        absl::Span<char> batches(const_cast<char*>(p.records->data()), p.records->size());
         int32_t epoch = 0;
-        auto info = partition->AppendAsLeader(&batches, acks, &epoch);
+        auto info = partition->AppendAsLeader(batches, acks, &epoch);
         if (!info.ok()) {
           out.error_code = ToKafkaErrorCode(info.status());
           Logger("kafka")->debug("produce to {} failed: {}", tp.DirName(), info.status().message());

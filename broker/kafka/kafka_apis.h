@@ -22,6 +22,7 @@
 #include "broker/controller_link.h"
 #include "broker/kafka/protocol/api.h"
 #include "broker/kafka/protocol/messages.h"
+#include "broker/peer_liveness.h"
 #include "broker/replica_manager.h"
 #include "common/clock.h"
 
@@ -30,7 +31,7 @@ namespace gregor::broker {
 class KafkaApis {
  public:
   KafkaApis(const BrokerConfig& config, ReplicaManager* replicas, ControllerLink* link,
-            Clock* clock);
+            PeerLiveness* peers, Clock* clock);
 
   // What a handler produced: a response body to frame and send, or none (acks=0 produce), or a
   // request so malformed the connection must close (as Kafka does).
@@ -38,11 +39,17 @@ class KafkaApis {
     std::optional<kafka::Writer> body;
     bool close_connection = false;
     std::string close_reason;
+    // Metadata only: the answer would name a leader whose connection this broker just lost
+    // (peer_liveness.h); ask again once the metadata image changes (or the hold ends).
+    bool wait_for_metadata = false;
   };
 
   // ApiVersions, Metadata, ListOffsets, CreateTopics, DeleteTopics (and unknown or unsupported
   // requests, which close the connection).
   Outcome HandleSimple(const kafka::RequestHeader& header);
+  // Metadata; with `may_hold`, an answer that would name a leader this broker just lost its
+  // connection to is not given: wait_for_metadata instead.
+  Outcome HandleMetadata(const kafka::RequestHeader& header, bool may_hold);
 
   // ---- Produce ------------------------------------------------------------------------------
   struct ProduceState {
@@ -87,7 +94,6 @@ class KafkaApis {
 
  private:
   Outcome HandleApiVersions(const kafka::RequestHeader& header);
-  Outcome HandleMetadata(const kafka::RequestHeader& header);
   Outcome HandleListOffsets(const kafka::RequestHeader& header);
   Outcome HandleCreateTopics(const kafka::RequestHeader& header);
   Outcome HandleDeleteTopics(const kafka::RequestHeader& header);
@@ -102,6 +108,7 @@ class KafkaApis {
   const BrokerConfig config_;
   ReplicaManager* const replicas_;
   ControllerLink* const link_;
+  PeerLiveness* const peers_;
   Clock* const clock_;
   BackgroundRunner background_;
   absl::Mutex auto_create_mu_;

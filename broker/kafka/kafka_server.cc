@@ -1,9 +1,9 @@
 #include "broker/kafka/kafka_server.h"
 
 #include <netinet/tcp.h>
-#include <sys/sendfile.h>
 
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/net/socket_writer.h"
 #include "common/logging.h"
 
 namespace gregor::broker {
@@ -24,6 +25,65 @@ using asio::ip::tcp;
 using storage::TopicPartition;
 
 namespace {
+
+// Large request frames (produce requests of up to a megabyte or more) come and go at a high rate.
+// Fresh allocations of that size are mmap'ed by malloc and page-faulted in on every request —
+// measured, a quarter of a busy leader's CPU. The pool keeps a few buffers per power-of-two size
+// class and hands them out again. Thread-safe (frames are freed on whichever thread finishes
+// the request).
+class FramePool {
+ public:
+  static constexpr size_t kMinPooled = 64 << 10;
+  static constexpr size_t kMaxPooled = 64 << 20;
+  static constexpr size_t kPerClass = 8;
+
+  // A buffer of at least `n` bytes and its capacity.
+  std::pair<std::unique_ptr<char[]>, size_t> Take(size_t n) {
+    if (n < kMinPooled || n > kMaxPooled) return {std::unique_ptr<char[]>(new char[n]), n};
+    size_t capacity = std::bit_ceil(n);
+    {
+      absl::MutexLock lock(&mu_);
+      auto& free = free_[capacity];
+      if (!free.empty()) {
+        auto buffer = std::move(free.back());
+        free.pop_back();
+        return {std::move(buffer), capacity};
+      }
+    }
+    return {std::unique_ptr<char[]>(new char[capacity]), capacity};
+  }
+
+  void Give(std::unique_ptr<char[]> buffer, size_t capacity) {
+    if (capacity < kMinPooled || capacity > kMaxPooled || !std::has_single_bit(capacity)) return;
+    absl::MutexLock lock(&mu_);
+    auto& free = free_[capacity];
+    if (free.size() < kPerClass) free.push_back(std::move(buffer));
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<size_t, std::vector<std::unique_ptr<char[]>>> free_ ABSL_GUARDED_BY(mu_);
+};
+
+// A request frame (without its size prefix). Produce appends rewrite its records in place.
+// Not zero-filled: the read overwrites every byte.
+struct FrameBuffer {
+  FrameBuffer(FramePool* pool, size_t n) : pool(pool), size(n) {
+    std::tie(data, capacity) = pool->Take(n);
+  }
+  ~FrameBuffer() { pool->Give(std::move(data), capacity); }
+  FrameBuffer(const FrameBuffer&) = delete;
+  FrameBuffer& operator=(const FrameBuffer&) = delete;
+  std::string_view view() const { return {data.get(), size}; }
+  FramePool* const pool;
+  std::unique_ptr<char[]> data;
+  size_t capacity = 0;
+  const size_t size;
+};
+
+// The longest a Metadata answer waits for the controller's verdict on a leader this broker just
+// lost its connection to.
+constexpr int64_t kMetadataHoldMs = kPeerLossHoldMs;
 
 // Runs `*work` on `pool` and resumes the calling coroutine on its own executor (its strand).
 // The completion is a timer cancelled from the pool via the strand: the strand runs the cancel
@@ -43,9 +103,9 @@ awaitable<void> RunOnPool(asio::thread_pool* pool, const std::function<void()>* 
 }  // namespace
 
 struct KafkaServer::Impl {
-  Impl(const BrokerConfig& config, KafkaApis* apis)
-      : config(config), apis(apis), pool(static_cast<size_t>(config.num_io_threads)),
-        admin_pool(2), acceptor(io) {
+  Impl(const BrokerConfig& config, KafkaApis* apis, asio::io_context* io)
+      : config(config), apis(apis), io(*io), pool(static_cast<size_t>(config.num_io_threads)),
+        admin_pool(2), acceptor(*io) {
     apis->SetBackgroundRunner([this](std::function<void()> job) {
       asio::post(admin_pool, std::move(job));
     });
@@ -53,13 +113,13 @@ struct KafkaServer::Impl {
 
   const BrokerConfig config;
   KafkaApis* const apis;
-  asio::io_context io;
+  asio::io_context& io;
   asio::thread_pool pool;
   // Requests that wait for the controller (CreateTopics, DeleteTopics, auto-creation), so a
   // slow or lost controller never holds the threads produce and fetch run on.
   asio::thread_pool admin_pool;
   tcp::acceptor acceptor;
-  std::vector<std::thread> threads;
+  FramePool frames;
   std::atomic<bool> stopped{false};
   // Every open connection, so that Stop can end them (connections come and go on the network
   // threads).
@@ -83,12 +143,16 @@ struct KafkaServer::Impl {
     }
   }
 
-  // Waits until `check()` (run on the I/O pool) is true or `deadline` passes; wakes early when
-  // any of `partitions` changes.
-  awaitable<bool> WaitUntil(const std::vector<TopicPartition>* partitions_ptr,
+  using Subscribe = std::function<void(const std::shared_ptr<PartitionWaiter>&)>;
+
+  // Waits until `check()` is true or `deadline` passes; wakes early when anything `subscribe`
+  // registers the waiter with changes (partitions, the metadata image). `check` runs on the I/O
+  // pool, or right here on the connection's strand when it is cheap (`inline_check`: no disk,
+  // no blocking), which saves two thread hops on the acks=all path.
+  awaitable<bool> WaitUntil(const Subscribe* subscribe_ptr,
                             std::chrono::steady_clock::time_point deadline,
-                            const std::function<bool()>* check_ptr) {
-    const auto& partitions = *partitions_ptr;
+                            const std::function<bool()>* check_ptr, bool inline_check = false) {
+    const auto& subscribe = *subscribe_ptr;
     const auto& check = *check_ptr;
     auto ex = co_await asio::this_coro::executor;
     while (true) {
@@ -103,10 +167,14 @@ struct KafkaServer::Impl {
         });
       };
       // Register before checking, so a change right after the check still wakes us.
-      for (const TopicPartition& tp : partitions) apis->replicas()->AddWaiter(tp, waiter);
+      subscribe(waiter);
       bool done = false;
-      std::function<void()> work = [&done, &check] { done = check(); };
-      co_await RunOnPool(&pool, &work);
+      if (inline_check) {
+        done = check();
+      } else {
+        std::function<void()> work = [&done, &check] { done = check(); };
+        co_await RunOnPool(&pool, &work);
+      }
       if (done) co_return true;
       if (std::chrono::steady_clock::now() >= deadline || stopped) co_return false;
       if (!*woken) {
@@ -117,53 +185,9 @@ struct KafkaServer::Impl {
   }
 
   // Writes a whole response frame: owned chunks with write(), file slices with sendfile().
-  awaitable<void> WriteFrame(tcp::socket* socket_ptr, kafka::Writer* frame) {
-    tcp::socket& socket = *socket_ptr;
+  awaitable<void> WriteFrame(tcp::socket* socket, kafka::Writer* frame) {
     std::vector<kafka::Chunk> chunks = std::move(*frame).TakeChunks();
-    std::vector<asio::const_buffer> pending;
-    for (size_t i = 0; i <= chunks.size(); ++i) {
-      const FileSlice* slice = i < chunks.size() ? std::get_if<FileSlice>(&chunks[i]) : nullptr;
-      if (i < chunks.size() && slice == nullptr) {
-        const std::string& bytes = std::get<std::string>(chunks[i]);
-        if (!bytes.empty()) pending.push_back(asio::buffer(bytes));
-        continue;
-      }
-      if (!pending.empty()) {
-        co_await asio::async_write(socket, pending, use_awaitable);
-        pending.clear();
-      }
-      if (slice != nullptr && slice->size > 0) co_await SendFile(&socket, slice);
-    }
-  }
-
-  awaitable<void> SendFile(tcp::socket* socket_ptr, const FileSlice* slice_ptr) {
-    tcp::socket& socket = *socket_ptr;
-    const FileSlice& slice = *slice_ptr;
-    socket.native_non_blocking(true);
-    off_t offset = static_cast<off_t>(slice.position);
-    int64_t remaining = slice.size;
-    while (remaining > 0) {
-      ssize_t n = ::sendfile(socket.native_handle(), slice.file->fd(), &offset,
-                             static_cast<size_t>(std::min<int64_t>(remaining, 1 << 30)));
-      if (n > 0) {
-        remaining -= n;
-        continue;
-      }
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        co_await socket.async_wait(tcp::socket::wait_write, use_awaitable);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
-        // No sendfile for this pair: copy through memory.
-        auto bytes = ReadSlice(FileSlice{slice.file, offset, remaining});
-        if (!bytes.ok()) throw std::runtime_error(std::string(bytes.status().message()));
-        co_await asio::async_write(socket, asio::buffer(*bytes), use_awaitable);
-        co_return;
-      }
-      // n == 0 (file shorter than expected) or a socket error: the connection cannot continue.
-      throw std::runtime_error(absl::StrCat("sendfile failed: ", n == 0 ? "short file" : std::strerror(errno)));
-    }
+    co_await net::WriteChunks(socket, &chunks);
   }
 
   // One client connection. A reader parses requests and starts each in arrival order; a
@@ -203,6 +227,17 @@ struct KafkaServer::Impl {
   void Complete(Connection* conn, Connection::Response* response, KafkaApis::Outcome outcome) {
     response->outcome = std::move(outcome);
     conn->writer_wake.cancel();
+    conn->reader_wake.cancel();  // a Metadata request may be waiting for the ones before it
+  }
+
+  // Whether every request before `response` has its answer: until then, a Metadata answer made
+  // now would be delivered later, behind them — stale by the time the client reads it.
+  static bool EarlierAnswered(const Connection* conn, const Connection::Response* response) {
+    for (const auto& r : conn->queue) {
+      if (r.get() == response) return true;
+      if (!r->outcome) return false;
+    }
+    return true;
   }
 
   awaitable<void> Serve(tcp::socket socket) {
@@ -241,9 +276,10 @@ struct KafkaServer::Impl {
         log->warn("closing connection from {}: {}", conn->peer, size.status().message());
         co_return;
       }
-      auto frame = std::make_shared<std::string>(static_cast<size_t>(*size), '\0');
-      co_await asio::async_read(conn->socket, asio::buffer(*frame), use_awaitable);
-      auto header = kafka::ParseRequestHeader(*frame);
+      auto frame = std::make_shared<FrameBuffer>(&frames, static_cast<size_t>(*size));
+      co_await asio::async_read(conn->socket, asio::buffer(frame->data.get(), frame->size),
+                                use_awaitable);
+      auto header = kafka::ParseRequestHeader(frame->view());
       if (!header.ok()) {
         log->warn("closing connection from {}: bad request header: {}", conn->peer,
                   header.status().message());
@@ -270,6 +306,19 @@ struct KafkaServer::Impl {
       } else if (h.api_key == kafka::ApiKey::kFetch && decodable) {
         KafkaApis::Outcome outcome;
         co_await HandleFetch(&h, &outcome);
+        Complete(conn, response.get(), std::move(outcome));
+      } else if (h.api_key == kafka::ApiKey::kMetadata && decodable) {
+        // Answered as of its turn in the response order, as Kafka (one request at a time per
+        // connection) answers it: an answer made while acks=all produces before it still wait
+        // would reach the client after them, describing leaders and ISRs from before whatever
+        // released them. librdkafka acts on such a stale answer and can strand a partition on a
+        // dead broker (broker/kafka/README.md).
+        while (!conn->writer_done && !EarlierAnswered(conn, response.get())) {
+          co_await WaitFor(&conn->reader_wake);
+        }
+        if (conn->writer_done) co_return;
+        KafkaApis::Outcome outcome;
+        co_await HandleMetadata(&h, &outcome);
         Complete(conn, response.get(), std::move(outcome));
       } else {
         KafkaApis::Outcome outcome;
@@ -349,7 +398,7 @@ struct KafkaServer::Impl {
   // Appends a produce request's batches now (in request order); if it must wait for the high
   // watermark, the wait goes on in its own coroutine and the reader moves on.
   awaitable<void> StartProduce(Connection* conn, std::shared_ptr<Connection::Response> response,
-                               std::shared_ptr<std::string> frame,
+                               std::shared_ptr<FrameBuffer> frame,
                                const kafka::RequestHeader* header_ptr) {
     const kafka::RequestHeader& header = *header_ptr;
     using State = absl::StatusOr<KafkaApis::ProduceState>;
@@ -384,7 +433,9 @@ struct KafkaServer::Impl {
       for (const auto& p : s.pending) tps.push_back(p.tp);
       auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(s.timeout_ms);
       std::function<bool()> check = [this, state] { return apis->ProduceSatisfied(**state); };
-      bool done = co_await WaitUntil(&tps, deadline, &check);
+      Subscribe subscribe = PartitionsSubscription(&tps);
+      // Whether the high watermark passed the appends: a few lookups under partition locks.
+      bool done = co_await WaitUntil(&subscribe, deadline, &check, /*inline_check=*/true);
       outcome = apis->FinishProduce(s, /*timed_out=*/!done);
     } catch (const std::exception& e) {
       outcome = KafkaApis::Outcome{};
@@ -413,14 +464,41 @@ struct KafkaServer::Impl {
         apis->RereadFetch(**state);
         return apis->FetchSatisfied(**state);
       };
-      co_await WaitUntil(&s.partitions, deadline, &check);
+      Subscribe subscribe = PartitionsSubscription(&s.partitions);
+      co_await WaitUntil(&subscribe, deadline, &check);
     }
     *result = apis->FinishFetch(s);
   }
+
+  Subscribe PartitionsSubscription(const std::vector<TopicPartition>* partitions) {
+    return [this, partitions](const std::shared_ptr<PartitionWaiter>& waiter) {
+      for (const TopicPartition& tp : *partitions) apis->replicas()->AddWaiter(tp, waiter);
+    };
+  }
+
+  // Metadata, held while it would name a leader this broker just lost its connection to
+  // (peer_liveness.h): asked again at each metadata change until the hold ends.
+  awaitable<void> HandleMetadata(const kafka::RequestHeader* header_ptr, KafkaApis::Outcome* result) {
+    const kafka::RequestHeader& header = *header_ptr;
+    bool may_hold = true;
+    std::function<bool()> check = [this, &header, &may_hold, result] {
+      *result = apis->HandleMetadata(header, may_hold);
+      return !result->wait_for_metadata;
+    };
+    Subscribe subscribe = [this](const std::shared_ptr<PartitionWaiter>& waiter) {
+      apis->replicas()->AddMetadataWaiter(waiter);
+    };
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kMetadataHoldMs);
+    if (!co_await WaitUntil(&subscribe, deadline, &check)) {
+      may_hold = false;  // the hold is over: answer with what we have
+      std::function<void()> work = [&check] { check(); };
+      co_await RunOnPool(&pool, &work);
+    }
+  }
 };
 
-KafkaServer::KafkaServer(const BrokerConfig& config, KafkaApis* apis)
-    : impl_(std::make_unique<Impl>(config, apis)) {}
+KafkaServer::KafkaServer(const BrokerConfig& config, KafkaApis* apis, asio::io_context* io)
+    : impl_(std::make_unique<Impl>(config, apis, io)) {}
 
 KafkaServer::~KafkaServer() { Stop(); }
 
@@ -442,9 +520,6 @@ absl::Status KafkaServer::Start() {
   }
   bound_port_ = impl_->acceptor.local_endpoint().port();
   asio::co_spawn(impl_->io, impl_->Listen(), asio::detached);
-  for (int i = 0; i < impl_->config.num_network_threads; ++i) {
-    impl_->threads.emplace_back([this] { impl_->io.run(); });
-  }
   Logger("kafka")->info("Kafka listener on {}:{}", impl_->config.listen_host, bound_port_);
   return absl::OkStatus();
 }
@@ -463,10 +538,8 @@ void KafkaServer::Stop() {
   impl_->StopReading();
   auto drain_deadline = std::chrono::steady_clock::now() + kDrainMs;
   while (!impl_->AllClosed() && std::chrono::steady_clock::now() < drain_deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // drain poll
   }
-  impl_->io.stop();
-  for (auto& t : impl_->threads) t.join();
   impl_->pool.join();
   impl_->admin_pool.join();
 }

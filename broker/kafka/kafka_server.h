@@ -13,23 +13,29 @@
 #pragma once
 
 #include <memory>
-#include <thread>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "broker/broker_config.h"
 #include "broker/kafka/kafka_apis.h"
 
+namespace asio {
+class io_context;
+}
+
 namespace gregor::broker {
 
 class KafkaServer {
  public:
-  KafkaServer(const BrokerConfig& config, KafkaApis* apis);
+  // Connections run on `io` (the broker's network threads, net/network_threads.h), which must
+  // outlive this server.
+  KafkaServer(const BrokerConfig& config, KafkaApis* apis, asio::io_context* io);
   ~KafkaServer();
 
-  // Binds the listener and starts the network threads.
+  // Binds the listener.
   absl::Status Start();
-  // Closes the listener and every connection, and joins the threads. Idempotent.
+  // Closes the listener, drains every connection (answers what was read, then closes) and joins
+  // the request pools. Idempotent. Connections still open after the drain end when the network
+  // threads stop.
   void Stop();
   int bound_port() const { return bound_port_; }
 

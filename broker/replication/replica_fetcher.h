@@ -1,9 +1,11 @@
-// The follower side of replication: one fetcher thread per leader broker, each keeping one
-// ReplicaFetch stream to that leader and multiplexing every partition this broker follows from
-// it. For each partition it sends (log end offset, last fetched epoch, current leader epoch),
-// then truncates on a diverging epoch, or appends the leader's batches and applies its high
-// watermark and log start offset. A broken stream is reopened with backoff; a partition whose
-// leader moved is handed to the right fetcher by the replica manager.
+// The follower side of replication: one fetcher thread per leader broker, each keeping one TCP
+// connection to that leader's replication listener (replica_wire.h) and multiplexing every
+// partition this broker follows from it. For each partition it sends (log end offset, last
+// fetched epoch, current leader epoch), then truncates on a diverging epoch, or appends the
+// leader's batches (from its receive buffer, no copy) and applies its high watermark and log
+// start offset. A broken connection is reopened with backoff, and reported to PeerLiveness; a
+// partition whose leader moved is handed to the right fetcher by the replica manager, and a
+// fetcher whose partition set grew wakes its outstanding (parked) fetch at once.
 #pragma once
 
 #include <map>
@@ -13,6 +15,7 @@
 #include "broker/broker_config.h"
 #include "broker/controller_link.h"
 #include "broker/partition.h"
+#include "broker/peer_liveness.h"
 #include "common/clock.h"
 
 namespace gregor::broker {
@@ -21,8 +24,9 @@ class ReplicaManager;
 
 class FetcherManager {
  public:
+  // `peers` learns when a leader's connection breaks and works again.
   FetcherManager(const BrokerConfig& config, ReplicaManager* replicas, ControllerLink* link,
-                 Clock* clock);
+                 PeerLiveness* peers, Clock* clock);
   ~FetcherManager();
 
   // `partition` follows `leader` at `leader_epoch` from now on (moving it between fetchers).
@@ -36,6 +40,7 @@ class FetcherManager {
   const BrokerConfig config_;
   ReplicaManager* const replicas_;
   ControllerLink* const link_;
+  PeerLiveness* const peers_;
   Clock* const clock_;
   absl::Mutex mu_;
   std::map<int32_t, std::unique_ptr<Fetcher>> fetchers_ ABSL_GUARDED_BY(mu_);

@@ -181,13 +181,13 @@ void PartitionLog::CheckInvariants() const {
   GREGOR_CHECK_MSG(recovery_point_ <= leo, "recovery point ", recovery_point_, " leo ", leo);
 }
 
-absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(std::string* batches,
+absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(absl::Span<char> batches,
                                                            LeaderEpoch epoch) {
   absl::MutexLock lock(&mu_);
   if (closed_) return absl::FailedPreconditionError("log is closed");
   // Validate everything before changing anything: a request appends whole or not at all.
   std::vector<std::pair<size_t, record::BatchHeader>> parsed;  // (position, header)
-  record::BatchIterator it(*batches);
+  record::BatchIterator it(std::string_view(batches.data(), batches.size()));
   record::BatchHeader header;
   std::string_view batch;
   while (it.Next(&header, &batch)) {
@@ -211,7 +211,7 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(std::string* batches,
     parsed.emplace_back(it.position() - batch.size(), header);
   }
   if (!it.status().ok()) return KafkaError(KafkaErrorCode::kCorruptMessage, it.status().message());
-  if (it.position() != batches->size()) {
+  if (it.position() != batches.size()) {
     return KafkaError(KafkaErrorCode::kCorruptMessage,
                       absl::StrCat("truncated record batch at byte ", it.position()));
   }
@@ -226,7 +226,7 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(std::string* batches,
   std::vector<BatchSummary> summaries;
   summaries.reserve(parsed.size());
   for (auto& [position, h] : parsed) {
-    char* bytes = batches->data() + position;
+    char* bytes = batches.data() + position;
     record::SetBaseOffset(bytes, next);
     record::SetPartitionLeaderEpoch(bytes, epoch.value());
     int64_t max_timestamp = h.max_timestamp;
@@ -239,7 +239,7 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(std::string* batches,
     next += h.last_offset_delta + 1;
   }
   RETURN_IF_ERROR(MaybeAssignEpoch(epoch.value(), info.first_offset.value()));
-  return AppendLocked(*batches, summaries, info);
+  return AppendLocked(std::string_view(batches.data(), batches.size()), summaries, info);
 }
 
 absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsFollower(std::string_view batches) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "absl/synchronization/mutex.h"
 #include "common/file.h"
 #include "broker/storage/leader_epoch_cache.h"
@@ -83,7 +84,8 @@ class PartitionLog {
   // partition), then assigns offsets from the log end (setting baseOffset), stamps `epoch` as
   // partitionLeaderEpoch (and LogAppendTime if the topic uses it), and appends the bytes.
   // Errors carry Kafka codes: CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, INVALID_RECORD.
-  absl::StatusOr<LogAppendInfo> AppendAsLeader(std::string* batches, LeaderEpoch epoch);
+  // `batches` is rewritten in place (the caller's buffer: a produce request's frame).
+  absl::StatusOr<LogAppendInfo> AppendAsLeader(absl::Span<char> batches, LeaderEpoch epoch);
 
   // Follower path: batches whose offsets the leader assigned. The first must start at or after
   // the log end offset and offsets must increase; each batch is CRC-checked.

@@ -6,7 +6,9 @@
 #   deploy/local/cluster.sh status        which processes run, and the cluster's health
 #   deploy/local/cluster.sh kill N        kill -9 broker N          (watch the failover)
 #   deploy/local/cluster.sh stop N        SIGTERM broker N          (controlled shutdown)
-#   deploy/local/cluster.sh start N       start broker N again
+#   deploy/local/cluster.sh pause N       SIGSTOP broker N          (a hung broker)
+#   deploy/local/cluster.sh resume N      SIGCONT broker N
+#   deploy/local/cluster.sh start [N]     start broker N again (no N: every stopped process)
 #        (N may also be broker-N, or controller-N to kill / stop / start a controller)
 #   deploy/local/cluster.sh logs [NAME]   tail the logs (NAME: controller-1, broker-2, ...)
 #
@@ -122,6 +124,16 @@ start_broker() {
   start_process "broker-$id" "$BUILD/broker/gregor-broker" "$DIR/config/broker-$id.properties"
 }
 
+# Starts every process of the cluster that is not running (after kill / stop).
+cmd_start_stopped() {
+  [ -d "$DIR/config" ] || die "no cluster in $DIR: run 'cluster.sh up' first"
+  local name any=0
+  for name in $(for c in $(controllers); do echo controller-$c; done) broker-1 broker-2 broker-3; do
+    if ! running "$name"; then start_named "$name"; any=1; fi
+  done
+  [ $any = 1 ] || echo "  everything is running"
+}
+
 cmd_up() {
   if [ "${1:-}" = "--ha" ] && [ ! -f "$DIR/ha" ] && [ -d "$DIR/data/controller-1" ]; then
     die "the cluster in $DIR was created with one controller; delete $DIR (or set GREGOR_CLUSTER_DIR) for an HA cluster"
@@ -152,6 +164,8 @@ stop_process() {  # name signal
   local name="$1" sig="$2" pid
   pid="$(pid_of "$name")"
   if ! running "$name"; then rm -f "$DIR/pids/$name.pid"; return; fi
+  # A paused (SIGSTOP) process would keep a SIGTERM pending until the 40 s deadline.
+  [ "$sig" = KILL ] || kill -CONT "$pid" 2>/dev/null || true
   kill "-$sig" "$pid"
   local deadline=$((SECONDS + 40))
   while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
@@ -193,7 +207,12 @@ case "${1:-}" in
         running "$name" || die "$name is not running"; stop_process "$name" KILL ;;
   stop) [ -n "${2:-}" ] || die "usage: cluster.sh stop BROKER"; name="$(process_name "$2")"
         running "$name" || die "$name is not running"; stop_process "$name" TERM ;;
-  start) [ -n "${2:-}" ] || die "usage: cluster.sh start BROKER"; start_named "$2" ;;
+  start) if [ -n "${2:-}" ]; then start_named "$2"; else cmd_start_stopped; fi ;;
   logs) cmd_logs "${2:-}" ;;
-  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  pause|resume)
+        [ -n "${2:-}" ] || die "usage: cluster.sh $1 BROKER"; name="$(process_name "$2")"
+        running "$name" || die "$name is not running"
+        if [ "$1" = pause ]; then kill -STOP "$(pid_of "$name")"; echo "  paused $name (SIGSTOP; resume with: cluster.sh resume $2)"
+        else kill -CONT "$(pid_of "$name")"; echo "  resumed $name"; fi ;;
+  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

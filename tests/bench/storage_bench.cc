@@ -125,7 +125,7 @@ void BM_AppendAsLeader(benchmark::State& state) {
   buffer.reserve(batch.size());
   for (auto _ : state) {
     buffer.assign(batch);
-    auto info = (*log)->AppendAsLeader(&buffer, LeaderEpoch(0));
+    auto info = (*log)->AppendAsLeader(absl::MakeSpan(buffer), LeaderEpoch(0));
     if (!info.ok()) {
       state.SkipWithError(std::string(info.status().message()).c_str());
       break;
@@ -169,7 +169,7 @@ const Dataset& SharedDataset() {
     std::string buffer;
     while ((*log)->size_bytes() < target) {
       buffer.assign(batch);
-      auto info = (*log)->AppendAsLeader(&buffer, LeaderEpoch(0));
+      auto info = (*log)->AppendAsLeader(absl::MakeSpan(buffer), LeaderEpoch(0));
       if (!info.ok()) {
         d->error = std::string(info.status().message());
         return d;

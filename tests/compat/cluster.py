@@ -154,6 +154,27 @@ def kafka_request(port, request, timeout=5.0, host="127.0.0.1", client_id="grego
                 return responses[0][1]
 
 
+def pipelined(port, requests, timeout=15.0):
+    """Writes every request on one connection before reading anything; returns the responses
+    as (correlation id, response) in arrival order, and whether the broker closed the
+    connection afterwards."""
+    proto = KafkaProtocol(client_id="gregor-pipeline")
+    ids = [proto.send_request(r) for r in requests]
+    out, closed = [], False
+    deadline = time.monotonic() + timeout
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(proto.send_bytes())
+        while len(out) < len(requests):
+            s.settimeout(max(0.1, deadline - time.monotonic()))
+            data = s.recv(1 << 20)
+            if not data:
+                closed = True
+                break
+            out.extend(proto.receive_bytes(data))
+    assert all(cid in ids for cid, _ in out)
+    return out, closed
+
+
 class Process:
     def __init__(self, name, argv, log_path):
         self.name = name

@@ -20,7 +20,7 @@ from kafka.protocol.parser import KafkaProtocol
 from kafka.protocol.produce import ProduceRequest, ProduceResponse
 from kafka.record.memory_records import MemoryRecordsBuilder
 
-from cluster import CODECS, kafka_request, unique_topic
+from cluster import CODECS, kafka_request, pipelined, unique_topic
 
 CORRUPT_MESSAGE = 2
 INVALID_REQUIRED_ACKS = 21
@@ -258,27 +258,6 @@ def test_bad_produce_requests_are_rejected(cluster):
     assert raw_produce(port, topic, good + good) == (0, 2)
     assert cluster.list_offset(topic, 0) == 6
     assert [b["base_offset"] for b in cluster.fetch_batches(topic, 0)] == [0, 2, 4]
-
-
-def pipelined(port, requests, timeout=15.0):
-    """Writes every request on one connection before reading anything; returns the responses
-    as (correlation id, response) in arrival order, and whether the broker closed the
-    connection afterwards."""
-    proto = KafkaProtocol(client_id="gregor-pipeline")
-    ids = [proto.send_request(r) for r in requests]
-    out, closed = [], False
-    deadline = time.monotonic() + timeout
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(proto.send_bytes())
-        while len(out) < len(requests):
-            s.settimeout(max(0.1, deadline - time.monotonic()))
-            data = s.recv(1 << 20)
-            if not data:
-                closed = True
-                break
-            out.extend(proto.receive_bytes(data))
-    assert all(cid in ids for cid, _ in out)
-    return out, closed
 
 
 # Several requests in flight on one connection (librdkafka's default): acks=all produces to an

@@ -525,6 +525,24 @@ TEST(ControlFenceBrokerTest, UnknownOrAlreadyFencedBrokerGivesNothing) {
   EXPECT_THAT(FenceBroker(c.image, 1, c.settings), IsEmpty());
 }
 
+TEST(ControlFenceDeadBrokerTest, FencesOnlyTheRegistrationThatWasProbed) {
+  Cluster c;
+  c.AddBrokers({1, 2, 3});
+  c.CreateTopic("t", 3, 3);
+  const int64_t probed = c.Epoch(1);
+  // The registration the probe found gone: the same records as a session expiry.
+  EXPECT_EQ(FenceDeadBroker(c.image, 1, probed, c.settings).size(),
+            FenceBroker(c.image, 1, c.settings).size());
+  EXPECT_THAT(FenceDeadBroker(c.image, 1, probed + 1, c.settings), IsEmpty());
+  EXPECT_THAT(FenceDeadBroker(c.image, 9, probed, c.settings), IsEmpty());
+  // A new process registered meanwhile (and is alive): the verdict on the old one is void.
+  c.Fence(1);
+  c.Register(1);
+  c.Unfence(1);
+  EXPECT_NE(c.Epoch(1), probed);
+  EXPECT_THAT(FenceDeadBroker(c.image, 1, probed, c.settings), IsEmpty());
+}
+
 TEST(ControlFenceBrokerTest, BrokerWithoutReplicasOnlyGetsTheFenceRecord) {
   Cluster c;
   c.AddBrokers({1, 2});
@@ -1818,6 +1836,10 @@ TEST(ControlPreferredLeaderTest, RestartedBrokerGetsItsLeadershipsBackOnceInSync
   auto changes = PartitionRecords(PreferredLeaderElection(c.image, c.settings));
   EXPECT_EQ(changes.size(), 2u);  // 1 is preferred leader of 2 of the 6
   for (const auto& p : changes) EXPECT_EQ(p.leader(), 1);
+  // Not while the controller says 1 may not lead yet (it came back too recently).
+  EXPECT_THAT(PreferredLeaderElection(c.image, c.settings, [](int32_t b) { return b != 1; }),
+              IsEmpty());
+  EXPECT_EQ(PreferredLeaderElection(c.image, c.settings, [](int32_t) { return true; }).size(), 2u);
 }
 
 // =================================================================================================

@@ -149,7 +149,7 @@ class PartitionReplicationTest : public ::testing::Test {
                                            int records = 1, int16_t acks = -1) {
     std::string batch = MakeBatch(records, clock_.WallMs(), 0, Compression::kNone, prefix);
     int32_t epoch = 0;
-    auto info = P(leader).AppendAsLeader(&batch, acks, &epoch);
+    auto info = P(leader).AppendAsLeader(absl::MakeSpan(batch), acks, &epoch);
     if (info.ok()) append_epoch_[info->first_offset.value()] = epoch;
     return info;
   }

@@ -57,7 +57,10 @@ from harness import (NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND,  # n
                      verify_delivery)
 
 # tests/compat/cluster.py (on sys.path through harness)
-from cluster import LATEST, ClusterError, unique_topic  # noqa: E402
+from cluster import LATEST, ClusterError, pipelined, unique_topic  # noqa: E402
+from kafka.protocol.metadata import MetadataRequest  # noqa: E402
+from kafka.protocol.produce import ProduceRequest  # noqa: E402
+from kafka.record.memory_records import MemoryRecordsBuilder  # noqa: E402
 
 PARTITIONS = 3
 P0 = 0
@@ -361,6 +364,48 @@ def test_follower_kill_restart(new_cluster):
                                               t_isr - t_restart))
     s.event("SIGKILL follower %d" % victim, t_kill, t_isr)
     s.finish()
+
+
+# ---- (d') metadata behind a waiting produce ----------------------------------------------------
+
+
+def test_metadata_behind_a_waiting_produce_is_answered_fresh(new_cluster):
+    """A Metadata request pipelined behind an acks=all Produce that waits (a follower is
+    SIGSTOPped, so the high watermark only moves once the controller has fenced it) is answered
+    as of its turn: after the Produce's answer, it no longer shows the fenced follower in the
+    ISR. (Answered when read, it showed the state of seconds earlier; librdkafka 2.0.2 acts on
+    such a stale answer after a failover and can strand a partition on a dead broker.)"""
+    c = new_cluster(lag_ms=30000)  # the controller's fence, not an ISR shrink, releases it
+    topic = unique_topic("repl-stale-md")
+    view = c.create_replicated_topic(topic, 1)
+    leader, replicas, _isr = view[0]
+    follower = [r for r in replicas if r != leader][0]
+    c.sigstop(follower)
+    t0 = time.monotonic()
+    builder = MemoryRecordsBuilder(magic=2, compression_type=0, batch_size=1 << 20)
+    builder.append(timestamp=None, key=None, value=b"behind", headers=[])
+    builder.close()
+    requests = [ProduceRequest[3](transactional_id=None, required_acks=-1, timeout=20000,
+                                  topics=[(topic, [(0, builder.buffer())])]),
+                MetadataRequest[1](topics=[topic])]
+    responses, closed = pipelined(c.broker(leader).kafka_port, requests, timeout=30)
+    elapsed = time.monotonic() - t0
+    c.sigcont(follower)
+    assert not closed and len(responses) == 2, responses
+    produce, metadata = responses[0][1], responses[1][1]
+    ((_t, ((_p, err, offset, _ts),)),) = produce.topics
+    assert err == 0 and offset >= 0, produce
+    # The Produce waited for the fence (about the 2 s session timeout)...
+    assert elapsed >= 1.0, "the produce did not wait (%.2fs)" % elapsed
+    # ...and the Metadata answer behind it reflects it.
+    brokers = [b[0] for b in metadata.brokers]
+    (_err, _name, _internal, partitions), = metadata.topics
+    (_perr, _pid, md_leader, _md_replicas, md_isr), = partitions
+    log("stale_metadata: produce answered after %.2fs; metadata then: brokers %s, leader %d, "
+        "ISR %s" % (elapsed, brokers, md_leader, md_isr))
+    assert follower not in md_isr, "metadata behind the produce still shows broker %d in the " \
+        "ISR: %s" % (follower, metadata)
+    assert follower not in brokers, metadata
 
 
 # ---- (e) two of three brokers down -----------------------------------------------------------

@@ -27,7 +27,7 @@ TEST_F(PartitionLogTest, LeaderAppendAssignsOffsetsAndEpoch) {
   auto log = OpenLog(log_dir(), config_, &clock_);
   ASSERT_TRUE(log);
   std::string batch = MakeBatch(3, 1000);
-  auto info = log->AppendAsLeader(&batch, LeaderEpoch(4));
+  auto info = log->AppendAsLeader(absl::MakeSpan(batch), LeaderEpoch(4));
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->first_offset, Offset(0));
   EXPECT_EQ(info->last_offset, Offset(2));
@@ -58,20 +58,20 @@ TEST_F(PartitionLogTest, LeaderAppendIsAllOrNothing) {
   std::string bad = MakeBatch(2, 1);
   bad[bad.size() - 1] ^= 0x55;  // CRC mismatch
   std::string both = good + bad;
-  auto info = log->AppendAsLeader(&both, LeaderEpoch(0));
+  auto info = log->AppendAsLeader(absl::MakeSpan(both), LeaderEpoch(0));
   EXPECT_EQ(ToKafkaErrorCode(info.status()), KafkaErrorCode::kCorruptMessage);
   EXPECT_EQ(log->log_end_offset(), Offset(0));
 
   std::string truncated = good.substr(0, good.size() - 3);
-  info = log->AppendAsLeader(&truncated, LeaderEpoch(0));
+  info = log->AppendAsLeader(absl::MakeSpan(truncated), LeaderEpoch(0));
   EXPECT_EQ(ToKafkaErrorCode(info.status()), KafkaErrorCode::kCorruptMessage);
 
   std::string empty;
-  info = log->AppendAsLeader(&empty, LeaderEpoch(0));
+  info = log->AppendAsLeader(absl::MakeSpan(empty), LeaderEpoch(0));
   EXPECT_EQ(ToKafkaErrorCode(info.status()), KafkaErrorCode::kInvalidRecord);
 
   std::string garbage(100, '\xff');
-  info = log->AppendAsLeader(&garbage, LeaderEpoch(0));
+  info = log->AppendAsLeader(absl::MakeSpan(garbage), LeaderEpoch(0));
   EXPECT_FALSE(info.ok());
   EXPECT_EQ(log->log_end_offset(), Offset(0));
 }
@@ -80,17 +80,17 @@ TEST_F(PartitionLogTest, MessageTooLarge) {
   config_.max_message_bytes = 1000;
   auto log = OpenLog(log_dir(), config_, &clock_);
   std::string big = MakeBatch(1, 1, 2000);
-  EXPECT_EQ(ToKafkaErrorCode(log->AppendAsLeader(&big, LeaderEpoch(0)).status()),
+  EXPECT_EQ(ToKafkaErrorCode(log->AppendAsLeader(absl::MakeSpan(big), LeaderEpoch(0)).status()),
             KafkaErrorCode::kMessageTooLarge);
   std::string small = MakeBatch(1, 1, 100);
-  EXPECT_TRUE(log->AppendAsLeader(&small, LeaderEpoch(0)).ok());
+  EXPECT_TRUE(log->AppendAsLeader(absl::MakeSpan(small), LeaderEpoch(0)).ok());
 }
 
 TEST_F(PartitionLogTest, LogAppendTimeStampsTheBatch) {
   config_.timestamp_type = TimestampType::kLogAppendTime;
   auto log = OpenLog(log_dir(), config_, &clock_);
   std::string batch = MakeBatch(3, 5);
-  auto info = log->AppendAsLeader(&batch, LeaderEpoch(0));
+  auto info = log->AppendAsLeader(absl::MakeSpan(batch), LeaderEpoch(0));
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->log_append_time_ms, clock_.WallMs());
   auto records = ReadAll(*log);

@@ -62,7 +62,7 @@ std::unique_ptr<PartitionLog> OpenLog(const std::string& dir, const LogConfig& c
 }
 
 int64_t AppendOrDie(PartitionLog& log, std::string batch, int32_t epoch) {
-  auto info = log.AppendAsLeader(&batch, LeaderEpoch(epoch));
+  auto info = log.AppendAsLeader(absl::MakeSpan(batch), LeaderEpoch(epoch));
   if (!info.ok()) {
     ADD_FAILURE() << "append: " << info.status();
     return -1;
