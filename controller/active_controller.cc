@@ -13,7 +13,8 @@ namespace gregor::controller {
 
 ActiveController::ActiveController(const ControllerConfig& config, MetadataState* state,
                                    quorum::QuorumDriver* driver, Clock* clock)
-    : config_(config), state_(state), driver_(driver), clock_(clock) {}
+    : config_(config), state_(state), driver_(driver), clock_(clock),
+      rejoin_(config.leader_rejoin_delay_ms) {}
 
 ActiveController::~ActiveController() { Stop(); }
 
@@ -151,8 +152,7 @@ void ActiveController::Run() {
         // Heartbeats are soft state: a new active controller gives every broker a full session.
         just_activated_ = false;
         last_contact_ms_.clear();
-        unfenced_since_ms_.clear();
-        may_lead_.clear();
+        rejoin_.Reset();
         int64_t now = clock_->SteadyMs();
         state_->WithImage([&](const metadata::MetadataImage& image) {
           for (const auto& [id, b] : image.brokers()) last_contact_ms_[id] = now;
@@ -246,25 +246,16 @@ void ActiveController::MaybeRebalance() {
     absl::MutexLock lock(&mu_);
     if (!active_) return;
     int64_t now = clock_->SteadyMs();
-    // Which brokers are alive, since when; which have been alive long enough to lead again.
-    bool newly_eligible = false;
-    std::map<int32_t, int64_t> since;
+    std::vector<int32_t> alive;
     state_->WithImage([&](const metadata::MetadataImage& image) {
       for (const auto& [id, b] : image.brokers()) {
-        if (b.fenced) continue;
-        auto it = unfenced_since_ms_.find(id);
-        since[id] = it == unfenced_since_ms_.end() ? now : it->second;
+        if (!b.fenced) alive.push_back(id);
       }
       return 0;
     });
-    unfenced_since_ms_ = since;
-    for (const auto& [id, t] : since) {
-      if (now - t < config_.leader_rejoin_delay_ms) continue;
-      may_lead.insert(id);
-      // A broker that came back and waited its delay gets its leaderships back at once.
-      if (!may_lead_.count(id)) newly_eligible = true;
-    }
-    may_lead_ = may_lead;
+    // A broker that came back and waited its delay gets its leaderships back at once.
+    bool newly_eligible = rejoin_.Update(alive, now);
+    may_lead = rejoin_.eligible();
     bool periodic = now - last_rebalance_ms_ >= int64_t{config_.leader_imbalance_check_interval_s} * 1000;
     if (!periodic && !newly_eligible) return;
     last_rebalance_ms_ = now;

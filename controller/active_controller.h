@@ -13,7 +13,6 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +24,7 @@
 #include "controller/controller_config.h"
 #include "controller/metadata_state.h"
 #include "controller/quorum/quorum_driver.h"
+#include "controller/rejoin_tracker.h"
 
 namespace gregor::controller {
 
@@ -84,11 +84,8 @@ class ActiveController {
   bool just_activated_ ABSL_GUARDED_BY(mu_) = false;
   std::map<int32_t, int64_t> last_contact_ms_ ABSL_GUARDED_BY(mu_);
   int64_t last_rebalance_ms_ ABSL_GUARDED_BY(mu_) = 0;
-  // Since when each unfenced broker has been unfenced (soft state, seen by the session check;
-  // a new active controller counts from its activation). Preferred leaderships go back to a
-  // broker only leader.imbalance.rejoin.delay.ms after it: see MaybeRebalance.
-  std::map<int32_t, int64_t> unfenced_since_ms_ ABSL_GUARDED_BY(mu_);
-  std::set<int32_t> may_lead_ ABSL_GUARDED_BY(mu_);  // past the delay
+  // Which brokers may take preferred leaderships back (alive long enough).
+  RejoinTracker rejoin_ ABSL_GUARDED_BY(mu_);
   // Brokers whose connection closed, waiting for the prober thread (each id once).
   std::deque<int32_t> to_probe_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;

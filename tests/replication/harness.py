@@ -215,9 +215,12 @@ class ReplicationCluster(GregorCluster):
             timeout)
 
     def grep_log(self, node_id, needle, limit=20):
-        """Lines of the broker's log (all its runs) that contain `needle` (the last `limit`)."""
+        """Lines of the broker's log (all its runs) that contain `needle` (the last `limit`);
+        node_id "controller" for the controller's."""
+        path = (self.controller.log_path if node_id == "controller"
+                else self.brokers[node_id].log_path)
         try:
-            with open(self.brokers[node_id].log_path, errors="replace") as f:
+            with open(path, errors="replace") as f:
                 return [l.rstrip("\n") for l in f if needle in l][-limit:]
         except OSError:
             return []

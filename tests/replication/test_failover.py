@@ -176,9 +176,14 @@ def hard_bounce(s, rounds):
     for i in range(rounds):
         victim = c.leader_of(s.topic, P0)
         t_kill = time.monotonic()
+        gone_before = len(c.grep_log("controller", "broker %d is gone" % victim, 1000))
         assert c.kill_broker(victim) == -signal.SIGKILL
         s.wait_leader_moved(victim)
         t_elected = time.monotonic()
+        # Fenced because its process is gone (connection closed, ports refusing), not because
+        # its session expired.
+        assert len(c.grep_log("controller", "broker %d is gone" % victim, 1000)) > gone_before, \
+            c.grep_log("controller", "broker %d" % victim)
         # The new leader takes acks=all writes with the two remaining replicas.
         s.producer.wait_acked(100, 30, c, partition=P0)
         t_progress = time.monotonic()
@@ -249,6 +254,13 @@ def test_sigstop_leader(new_cluster):
     t_fenced = time.monotonic()
     log("sigstop_leader: leader %d SIGSTOPped; fenced and replaced after %.2fs" %
         (victim, t_fenced - t_stop))
+    # A paused process is not a dead one: fenced by its session timeout, never by the probe.
+    assert c.grep_log("controller", "broker %d missed heartbeats" % victim), \
+        c.grep_log("controller", "broker %d" % victim)
+    assert not c.grep_log("controller", "broker %d is gone" % victim)
+    # Its guard closes its client connections once the controller has fenced it.
+    c.wait_for("broker %d's hang guard to close its client connections" % victim,
+               lambda: c.grep_log(victim, "[hang-guard]"), 10)
 
     # A Produce (acks=all) to the stopped, fenced ex-leader: it sits in the socket until SIGCONT.
     stale = {}
@@ -363,6 +375,40 @@ def test_follower_kill_restart(new_cluster):
         "every ISR %.2fs after the restart" % (victim, t_out - t_kill, t_restart - t_kill,
                                               t_isr - t_restart))
     s.event("SIGKILL follower %d" % victim, t_kill, t_isr)
+    s.finish()
+
+
+# ---- (a') the preferred leader comes back -----------------------------------------------------
+
+
+def test_preferred_leader_returns_after_the_rejoin_delay(new_cluster):
+    """With leader rebalancing on (as in the local cluster): a killed leader that comes back
+    leads its preferred partition again once it has been alive for
+    leader.imbalance.rejoin.delay.ms (3 s here) — not sooner, so that clients' reconnect backoff
+    from its downtime is over — and nothing acknowledged is lost meanwhile."""
+    c = new_cluster(controller_overrides={"auto.leader.rebalance.enable": "true",
+                                          "leader.imbalance.check.interval.seconds": "300",
+                                          "leader.imbalance.rejoin.delay.ms": "3000"})
+    s = Scenario(c, "preferred_back")
+    view = s.begin()
+    victim, replicas, _isr = view[P0]
+    assert victim == replicas[0], view  # a new topic is led by its preferred replicas
+    assert c.kill_broker(victim) == -signal.SIGKILL
+    s.wait_leader_moved(victim)
+    s.producer.wait_acked(100, 30, c, partition=P0)
+    t_restart = time.monotonic()
+    c.start_broker(victim)
+    s.wait_full_isr()
+    t_isr = time.monotonic()
+    c.wait_partitions(s.topic, "broker %d to lead partition 0 again" % victim,
+                      lambda live, parts: parts[P0][0] == victim, timeout=30)
+    t_back = time.monotonic()
+    log("preferred_back: broker %d back in every ISR %.2fs after its restart, leader of partition "
+        "0 again %.2fs after it" % (victim, t_isr - t_restart, t_back - t_restart))
+    # Not before the delay (the periodic check is 300 s away: the rejoin made it happen).
+    assert t_back - t_restart >= 3.0, "leadership came back %.2fs after the restart" % (
+        t_back - t_restart)
+    s.event("SIGKILL leader %d, preferred leader back" % victim, t_restart, t_back)
     s.finish()
 
 
