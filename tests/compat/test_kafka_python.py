@@ -322,6 +322,26 @@ def test_pipelined_requests_before_a_bad_frame_are_answered(cluster):
     assert cluster.list_offset(topic, 0) == 5
 
 
+# The replication listener is internal, but reachable: whatever arrives there that is not a
+# follower's frame closes that connection only; the broker and its followers carry on.
+def test_garbage_on_the_replication_listener_closes_that_connection_only(cluster):
+    topic = unique_topic("kp-repl-garbage")
+    leaders = cluster.create_topic(topic, partitions=1, replication_factor=3)
+    leader = cluster.broker(leaders[0])
+    for payload in (b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x00\x00\x00\x05\x09abcd",
+                    b"\x00\x00\x00\x04\x01\xff\xff\xff", b"GET / HTTP/1.0\r\n\r\n"):
+        with socket.create_connection(("127.0.0.1", leader.replication_port), timeout=10) as s:
+            s.sendall(payload)
+            s.settimeout(10)
+            assert s.recv(100) == b"", payload  # closed, nothing answered
+    # Replication still works: an acks=all write is acknowledged by all three replicas.
+    resp = kafka_request(leader.kafka_port, ProduceRequest[3](
+        transactional_id=None, required_acks=-1, timeout=10000,
+        topics=[(topic, [(0, raw_batch([b"after"]))])]))
+    ((_t, ((_p, err, offset, _ts),)),) = resp.topics
+    assert (err, offset) == (0, 0)
+
+
 # As Kafka (KIP-110): zstd batches need Produce v7+, so v3 answers UNSUPPORTED_COMPRESSION_TYPE.
 def test_zstd_in_produce_v3_is_refused(cluster):
     topic = unique_topic("kp-zstd-raw")
