@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/net/listener.h"
 #include "broker/net/socket_writer.h"
 #include "common/logging.h"
 
@@ -127,21 +128,11 @@ struct KafkaServer::Impl {
   absl::Mutex live_mu;
   std::map<const Connection*, std::weak_ptr<Connection>> live ABSL_GUARDED_BY(live_mu);
 
-  awaitable<void> Listen() {
-    while (true) {
-      asio::error_code ec;
-      tcp::socket socket(asio::make_strand(io));
-      co_await acceptor.async_accept(socket, asio::redirect_error(use_awaitable, ec));
-      if (ec) {
-        if (ec == asio::error::operation_aborted || stopped) co_return;
-        Logger("kafka")->warn("accept failed: {}", ec.message());
-        continue;
-      }
-      socket.set_option(tcp::no_delay(true), ec);
-      auto ex = socket.get_executor();
-      asio::co_spawn(ex, Serve(std::move(socket)), asio::detached);
-    }
-  }
+  // What the accept loop does with each connection.
+  std::function<void(tcp::socket)> serve = [this](tcp::socket socket) {
+    auto ex = socket.get_executor();
+    asio::co_spawn(ex, Serve(std::move(socket)), asio::detached);
+  };
 
   using Subscribe = std::function<void(const std::shared_ptr<PartitionWaiter>&)>;
 
@@ -503,23 +494,12 @@ KafkaServer::KafkaServer(const BrokerConfig& config, KafkaApis* apis, asio::io_c
 KafkaServer::~KafkaServer() { Stop(); }
 
 absl::Status KafkaServer::Start() {
-  asio::error_code ec;
-  auto address = asio::ip::make_address(impl_->config.listen_host, ec);
-  if (ec) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("listeners: '", impl_->config.listen_host, "' is not an IP address"));
-  }
-  tcp::endpoint endpoint(address, static_cast<uint16_t>(impl_->config.listen_port));
-  impl_->acceptor.open(endpoint.protocol(), ec);
-  if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) impl_->acceptor.bind(endpoint, ec);
-  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", impl_->config.listen_host, ":",
-                                               impl_->config.listen_port, ": ", ec.message()));
-  }
-  bound_port_ = impl_->acceptor.local_endpoint().port();
-  asio::co_spawn(impl_->io, impl_->Listen(), asio::detached);
+  auto port = net::BindAndListen(&impl_->acceptor, impl_->config.listen_host,
+                                 impl_->config.listen_port, "listeners");
+  if (!port.ok()) return port.status();
+  bound_port_ = *port;
+  asio::co_spawn(impl_->io, net::AcceptLoop(&impl_->acceptor, &impl_->stopped, "kafka", &impl_->serve),
+                 asio::detached);
   Logger("kafka")->info("Kafka listener on {}:{}", impl_->config.listen_host, bound_port_);
   return absl::OkStatus();
 }

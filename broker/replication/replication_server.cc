@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/net/listener.h"
 #include "broker/net/socket_writer.h"
 #include "broker/replication/replica_wire.h"
 #include "common/logging.h"
@@ -72,35 +73,25 @@ struct ReplicationServer::Impl {
   absl::Mutex live_mu;
   std::map<const Session*, std::weak_ptr<Session>> live ABSL_GUARDED_BY(live_mu);
 
-  awaitable<void> Listen() {
-    while (true) {
-      asio::error_code ec;
-      tcp::socket socket(asio::make_strand(io));
-      co_await acceptor.async_accept(socket, asio::redirect_error(use_awaitable, ec));
-      if (ec) {
-        if (ec == asio::error::operation_aborted || stopped) co_return;
-        Logger("replication")->warn("accept failed: {}", ec.message());
-        continue;
-      }
-      socket.set_option(tcp::no_delay(true), ec);
-      auto session = std::make_shared<Session>(this, std::move(socket));
-      try {
-        auto remote = session->socket.remote_endpoint();
-        session->peer = absl::StrCat(remote.address().to_string(), ":", remote.port());
-      } catch (...) {
-      }
-      {
-        absl::MutexLock lock(&live_mu);
-        live[session.get()] = session;
-      }
-      auto ex = session->socket.get_executor();
-      asio::co_spawn(ex, Read(session.get()), [this, session](std::exception_ptr) {
-        Close(session.get());
-        absl::MutexLock lock(&live_mu);
-        live.erase(session.get());
-      });
+  // What the accept loop does with each connection.
+  std::function<void(tcp::socket)> serve = [this](tcp::socket socket) {
+    auto session = std::make_shared<Session>(this, std::move(socket));
+    try {
+      auto remote = session->socket.remote_endpoint();
+      session->peer = absl::StrCat(remote.address().to_string(), ":", remote.port());
+    } catch (...) {
     }
-  }
+    {
+      absl::MutexLock lock(&live_mu);
+      live[session.get()] = session;
+    }
+    auto ex = session->socket.get_executor();
+    asio::co_spawn(ex, Read(session.get()), [this, session](std::exception_ptr) {
+      Close(session.get());
+      absl::MutexLock lock(&live_mu);
+      live.erase(session.get());
+    });
+  };
 
   static void Close(Session* s) {
     asio::error_code ignored;
@@ -287,32 +278,15 @@ ReplicationServer::~ReplicationServer() { Stop(); }
 
 absl::Status ReplicationServer::Start() {
   const BrokerConfig& config = impl_->config;
-  std::string address = absl::StrCat(config.replication_host, ":", config.replication_port);
-  asio::error_code ec;
-  auto ip = asio::ip::make_address(config.replication_host, ec);
-  if (ec) {
-    // A host name: resolve it (the listener binds one address).
-    tcp::resolver resolver(impl_->io);
-    auto results = resolver.resolve(config.replication_host, std::to_string(config.replication_port), ec);
-    if (ec || results.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("replication.listener: cannot resolve '", config.replication_host, "'"));
-    }
-    ip = results.begin()->endpoint().address();
-  }
-  tcp::endpoint endpoint(ip, static_cast<uint16_t>(config.replication_port));
-  impl_->acceptor.open(endpoint.protocol(), ec);
-  if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) impl_->acceptor.bind(endpoint, ec);
-  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on replication.listener ", address, ": ", ec.message()));
-  }
-  bound_port_ = impl_->acceptor.local_endpoint().port();
-  asio::co_spawn(impl_->io, impl_->Listen(), asio::detached);
+  auto port = net::BindAndListen(&impl_->acceptor, config.replication_host,
+                                 config.replication_port, "replication.listener");
+  if (!port.ok()) return port.status();
+  bound_port_ = *port;
+  asio::co_spawn(impl_->io,
+                 net::AcceptLoop(&impl_->acceptor, &impl_->stopped, "replication", &impl_->serve),
+                 asio::detached);
   impl_->started = true;
-  Logger("replication")->info("replication listener on {}", address);
+  Logger("replication")->info("replication listener on {}:{}", config.replication_host, bound_port_);
   return absl::OkStatus();
 }
 
