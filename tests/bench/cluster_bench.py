@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The local cluster's figures in one table: failover, produce latency and throughput.
 
-  failover   --runs kill -9 and SIGSTOP incidents of a partition leader with a librdkafka
+  failover   --runs kill -9, SIGSTOP and SIGTERM incidents of a partition leader with a librdkafka
              producer (tests/bench/failover_bench.py): the longest gap between acknowledgements
              over the whole incident, fault to preferred leader back
   latency    produce latency at 2,000 msg/s, 100 B, one partition, RF 3, min.insync.replicas=2:
@@ -98,7 +98,7 @@ def failover(args):
     sys.stdout.write("".join(l + "\n" for l in p.stdout.splitlines() if not l.startswith("%")))
     rows = {}
     for line in p.stdout.splitlines():
-        m = re.match(r"(kill -9|SIGSTOP): (longest ack gap|  around the fault|  around the restart|"
+        m = re.match(r"(kill -9|SIGSTOP|SIGTERM): (longest ack gap|  around the fault|  around the restart|"
                      r"new leader visible)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", line)
         if m:
             rows["%s: %s" % (m.group(1), m.group(2).strip())] = "%s / %s / %s s" % m.group(3, 4, 5)

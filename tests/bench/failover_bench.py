@@ -11,6 +11,7 @@ leader of partition 0:
 
   kill   kill -9, restart 8 s later
   stop   SIGSTOP, SIGCONT 8 s later
+  term   SIGTERM (a controlled shutdown: leaderships move first), restart 8 s later
 
 It then waits until the victim leads partition 0 again (the preferred leader; the local cluster
 checks every 10 s) with every ISR full, and 2 s more. Per run it prints the longest gap between
@@ -18,7 +19,7 @@ acknowledgements of one partition (the worst partition) in the fault half [fault
 the restart half [restart, end], how long until the metadata showed a new leader, until the
 victim led again, and the acknowledged count; then a summary (min / median / max).
 
-  tests/bench/failover_bench.py [--runs 10] [--fault kill|stop|both] [--rate 1500]
+  tests/bench/failover_bench.py [--runs 10] [--fault kill,stop,term] [--rate 1500]
                                 [--restart-after 8] [--csv FILE]
 
 Every process is started by this script and stopped by PID; nothing is timed against a bare
@@ -174,6 +175,8 @@ def one_run(cluster, fault, rate, restart_after):
     if fault == "kill":
         b.send_signal(signal.SIGKILL)
         b.popen.wait(10)
+    elif fault == "term":
+        b.send_signal(signal.SIGTERM)
     else:
         b.send_signal(signal.SIGSTOP)
 
@@ -184,8 +187,10 @@ def one_run(cluster, fault, rate, restart_after):
     t_moved = time.monotonic()
     while time.monotonic() < t_fault + restart_after:
         time.sleep(0.05)
+    if fault == "term":
+        b.popen.wait(30)
     t_restart = time.monotonic()
-    if fault == "kill":
+    if fault in ("kill", "term"):
         b.start()
     else:
         b.send_signal(signal.SIGCONT)
@@ -235,12 +240,15 @@ def summary(name, rows, key, unit="s"):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--fault", choices=["kill", "stop", "both"], default="both")
+    ap.add_argument("--fault", default="kill,stop,term", help="comma-separated: kill, stop, term")
     ap.add_argument("--rate", type=int, default=1500, help="messages per second, all partitions")
     ap.add_argument("--restart-after", type=float, default=8.0)
     ap.add_argument("--csv", help="append one line per run to this file")
     args = ap.parse_args()
-    faults = ["kill", "stop"] if args.fault == "both" else [args.fault]
+    faults = args.fault.split(",")
+    for f in faults:
+        if f not in ("kill", "stop", "term"):
+            ap.error("unknown fault %r" % f)
     results = {}
     for fault in faults:
         rows = results.setdefault(fault, [])
@@ -266,7 +274,7 @@ def main():
             cluster.stop()
     print("\n%-28s %8s %8s %8s" % ("measure (%d runs each)" % args.runs, "min", "median", "max"))
     for fault, rows in results.items():
-        label = "kill -9" if fault == "kill" else "SIGSTOP"
+        label = {"kill": "kill -9", "stop": "SIGSTOP", "term": "SIGTERM"}[fault]
         print(summary("%s: longest ack gap" % label, rows, "gap_incident_s"))
         print(summary("%s:   around the fault" % label, rows, "gap_fault_s"))
         print(summary("%s:   around the restart" % label, rows, "gap_restart_s"))
