@@ -32,8 +32,8 @@ Try:
   gregor consume orders --from-beginning --max-messages 10
   gregor topic describe orders
   gregor cluster watch                     # in a second terminal
-  deploy/local/cluster.sh kill 1           # kill -9 broker 1 and watch the failover
-  deploy/local/cluster.sh start 1          # bring it back; it rejoins the ISR
+  deploy/local/cluster.sh kill \$(gregor topic leader orders)   # kill -9 a leader, watch the failover
+  deploy/local/cluster.sh start            # bring it back; it rejoins the ISR
   kcat -b 127.0.0.1:9092 -L                # any Kafka client works
 Stop it with: deploy/local/cluster.sh down     (data stays in $ROOT/.cluster)
 MSG

@@ -157,7 +157,10 @@ namespace {
     clock.Acted();
     std::string error;
     int closed = ShutDownClientConnections(broker, port, &error);
-    if (closed >= 0) {
+    if (closed == 0) {
+      Log("the broker has not run for longer than its session timeout%s; it has no client "
+          "connections to close", "");
+    } else if (closed > 0) {
       Log("the broker has not run for longer than its session timeout: shut down its %s client "
           "connection(s), so that its clients move to the new leaders",
           std::to_string(closed));
