@@ -53,8 +53,8 @@ class BrokerImpl final : public Broker {
     replicas_ = std::make_unique<ReplicaManager>(config_, logs_.get(), clock_);
     isr_ = std::make_unique<IsrManager>(replicas_.get(), link_.get(), clock_, config_.node_id,
                                         std::max(100, config_.replica_lag_time_max_ms / 4));
-    fetchers_ = std::make_unique<FetcherManager>(config_, replicas_.get(), link_.get(), &peers_,
-                                                 clock_);
+    fetchers_ = std::make_unique<FetcherManager>(config_.Replication(), replicas_.get(),
+                                                 link_.get(), &peers_, clock_);
     replicas_->SetRoleListener([this](const std::shared_ptr<Partition>& partition,
                                       Partition::Transition transition) {
       metadata::PartitionState state = partition->state();
@@ -69,7 +69,8 @@ class BrokerImpl final : public Broker {
     // Followers may fetch from us as soon as the metadata makes us a leader.
     network_ = std::make_unique<net::NetworkThreads>(config_.num_network_threads);
     network_->Start();
-    replication_ = std::make_unique<ReplicationServer>(config_, replicas_.get(), link_.get(),
+    replication_ = std::make_unique<ReplicationServer>(config_.Replication(), replicas_.get(),
+                                                       link_.get(),
                                                        isr_.get(), clock_, network_->io());
     RETURN_IF_ERROR(replication_->Start());
     isr_->Start();

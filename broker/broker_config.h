@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "broker/replication/replication_config.h"
 #include "broker/storage/log_config.h"
 #include "common/config.h"
 
@@ -51,6 +52,15 @@ struct BrokerConfig {
 
   absl::Status Validate() const;
   std::string Describe() const;  // one line for the start-up log
+  // The settings the replication module takes.
+  ReplicationConfig Replication() const {
+    return {node_id,
+            replication_host,
+            replication_port,
+            replica_fetch_max_bytes,
+            replica_fetch_response_max_bytes,
+            replica_fetch_wait_max_ms};
+  }
 };
 
 const ConfigSchema& BrokerConfigSchema();

@@ -79,6 +79,11 @@ std::shared_ptr<const metadata::MetadataImage> ControllerLink::image() const {
   return image_;
 }
 
+absl::StatusOr<controller::AlterPartitionResponse> ControllerLink::AlterPartition(
+    const controller::AlterPartitionRequest& request, absl::Duration timeout) {
+  return client_.Call(&controller::Controller::Stub::AlterPartition, request, timeout);
+}
+
 bool ControllerLink::WaitForMetadata(int64_t offset, absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   auto caught_up = [this, offset] { return applied_offset_ >= offset; };

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/broker_config.h"
+#include "broker/replication/replica_host.h"
 #include "common/clock.h"
 #include "common/metadata/metadata_image.h"
 #include "controller/client/controller_client.h"
@@ -28,12 +29,12 @@ class ClientContext;
 
 namespace gregor::broker {
 
-class ControllerLink {
+class ControllerLink : public ClusterView {
  public:
   using OnUpdate = std::function<void(std::shared_ptr<const metadata::MetadataImage>)>;
 
   ControllerLink(const BrokerConfig& config, Clock* clock);
-  ~ControllerLink();
+  ~ControllerLink() override;
 
   // Registers this broker; retries until `timeout`. Returns the new broker epoch.
   absl::StatusOr<int64_t> Register(absl::Duration timeout);
@@ -48,8 +49,10 @@ class ControllerLink {
   void FenceSelf();
   void Stop();
 
-  std::shared_ptr<const metadata::MetadataImage> image() const;
-  int64_t broker_epoch() const { return epoch_.load(); }
+  std::shared_ptr<const metadata::MetadataImage> image() const override;
+  int64_t broker_epoch() const override { return epoch_.load(); }
+  absl::StatusOr<controller::AlterPartitionResponse> AlterPartition(
+      const controller::AlterPartitionRequest& request, absl::Duration timeout) override;
   // The controller's broker.session.timeout.ms, from the registration answer (0 before).
   int32_t session_timeout_ms() const { return session_timeout_ms_.load(); }
   // Called at every heartbeat attempt, from the heartbeat thread (the hang guard's beat). Set

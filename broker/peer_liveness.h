@@ -18,6 +18,7 @@
 #include <map>
 
 #include "absl/synchronization/mutex.h"
+#include "broker/replication/connection_observer.h"
 
 namespace gregor::broker {
 
@@ -25,14 +26,14 @@ namespace gregor::broker {
 // fence a dead broker (milliseconds), far less than librdkafka's 1 s re-query.
 constexpr int64_t kPeerLossHoldMs = 500;
 
-class PeerLiveness {
+class PeerLiveness : public LeaderConnectionObserver {
  public:
   explicit PeerLiveness(int64_t hold_ms) : hold_ms_(hold_ms) {}
 
   // The replication connection to `broker` broke (not by our own choice).
-  void ConnectionLost(int32_t broker, int64_t now_ms);
+  void ConnectionLost(int32_t broker, int64_t now_ms) override;
   // It works again (a response arrived): nothing to hold for.
-  void ConnectionUp(int32_t broker);
+  void ConnectionUp(int32_t broker) override;
   // Whether answers naming `broker` as a leader should wait for newer metadata now.
   bool ShouldHold(int32_t broker, int64_t now_ms) const;
   // The end of the current hold for `broker` (0 if none).

@@ -16,19 +16,15 @@
 
 #include "absl/synchronization/mutex.h"
 #include "broker/broker_config.h"
-#include "broker/partition.h"
+#include "broker/replication/partition.h"
+#include "broker/replication/replica_host.h"
 #include "broker/storage/log_manager.h"
 #include "common/clock.h"
 #include "common/metadata/metadata_image.h"
 
 namespace gregor::broker {
 
-// Someone waiting for a partition to change. `wake` must be cheap and thread-safe.
-struct PartitionWaiter {
-  std::function<void()> wake;
-};
-
-class ReplicaManager {
+class ReplicaManager : public PartitionDirectory {
  public:
   ReplicaManager(const BrokerConfig& config, storage::LogManager* logs, Clock* clock);
 
@@ -36,15 +32,16 @@ class ReplicaManager {
   // the metadata no longer assigns to this broker.
   void Reconcile(const metadata::MetadataImage& image);
 
-  std::shared_ptr<Partition> GetPartition(const storage::TopicPartition& tp) const;
-  std::vector<std::shared_ptr<Partition>> Partitions() const;
+  std::shared_ptr<Partition> GetPartition(const storage::TopicPartition& tp) const override;
+  std::vector<std::shared_ptr<Partition>> Partitions() const override;
 
   // The topic's min.insync.replicas (topic config, else the broker default).
   int32_t MinInsyncReplicas(const std::string& topic) const;
 
   // Registers a waiter on `tp`, woken (once) by the next Notify(tp). Holds it weakly.
-  void AddWaiter(const storage::TopicPartition& tp, const std::shared_ptr<PartitionWaiter>& waiter);
-  void Notify(const storage::TopicPartition& tp);
+  void AddWaiter(const storage::TopicPartition& tp,
+                 const std::shared_ptr<PartitionWaiter>& waiter) override;
+  void Notify(const storage::TopicPartition& tp) override;
   // Registers a waiter woken (once) by the next metadata change (the end of a Reconcile).
   void AddMetadataWaiter(const std::shared_ptr<PartitionWaiter>& waiter);
 

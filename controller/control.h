@@ -105,10 +105,6 @@ ControllerResult<AlterConfigsResponse> AlterConfigs(const metadata::MetadataImag
 
 // ---- helpers (exposed for tests and tools) ---------------------------------------------------
 
-// Kafka's topic name rules: 1..249 chars of [a-zA-Z0-9._-], not "." or "..". Also rejects a
-// name that collides with an existing one when '.' and '_' are considered equal.
-absl::Status ValidateTopicName(const metadata::MetadataImage& image, const std::string& name);
-
 // Validates one topic config key and value (known key, well-formed value).
 absl::Status ValidateTopicConfig(const std::string& key, const std::string& value);
 

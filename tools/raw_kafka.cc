@@ -1,5 +1,7 @@
 #include "tools/raw_kafka.h"
 
+#include "common/kafka/api.h"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>

@@ -6,7 +6,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "broker/kafka/protocol/messages.h"
+#include "common/kafka/constants.h"
+#include "common/kafka/messages.h"
 
 namespace gregor::tools {
 

@@ -8,7 +8,9 @@
 #include "common/record_batch.h"
 #include "common/strings.h"
 #include "common/logging.h"
-#include "controller/control.h"
+#include "broker/kafka/served_apis.h"
+#include "common/kafka/constants.h"
+#include "common/metadata/topic_names.h"
 
 namespace gregor::broker {
 
@@ -59,7 +61,7 @@ KafkaApis::KafkaApis(const BrokerConfig& config, ReplicaManager* replicas, Contr
 
 KafkaApis::Outcome KafkaApis::HandleSimple(const kafka::RequestHeader& header) {
   if (header.api_key == ApiKey::kApiVersions) return HandleApiVersions(header);
-  if (!kafka::IsSupportedForDecoding(header.api_key, header.api_version)) {
+  if (!IsServed(header.api_key, header.api_version)) {
     // Kafka cannot parse such a request and drops the connection.
     return Close(absl::StrCat("unsupported request ", kafka::ApiKeyName(header.api_key), " v",
                               header.api_version));
@@ -78,13 +80,13 @@ KafkaApis::Outcome KafkaApis::HandleSimple(const kafka::RequestHeader& header) {
 KafkaApis::Outcome KafkaApis::HandleApiVersions(const kafka::RequestHeader& header) {
   // Versions we cannot read get the v0-format UNSUPPORTED_VERSION reply (KIP-511); clients
   // retry with a version from it.
-  if (!kafka::IsSupportedForDecoding(ApiKey::kApiVersions, header.api_version)) {
-    return EncodeOrClose(kafka::MakeUnsupportedApiVersionsResponse(), 0,
+  if (!IsServed(ApiKey::kApiVersions, header.api_version)) {
+    return EncodeOrClose(MakeUnsupportedApiVersionsResponse(), 0,
                          kafka::EncodeApiVersionsResponse);
   }
   auto request = kafka::DecodeApiVersionsRequest(header.body, header.api_version);
   if (!request.ok()) return Close(std::string(request.status().message()));
-  return EncodeOrClose(kafka::MakeApiVersionsResponse(), header.api_version,
+  return EncodeOrClose(MakeApiVersionsResponse(), header.api_version,
                        kafka::EncodeApiVersionsResponse);
 }
 
@@ -119,8 +121,11 @@ KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header,
   response.controller_id = response.brokers.front().node_id;
 
   std::vector<std::string> names;
-  if (request->topics) {
-    names = *request->topics;
+  // Null asks for all topics; so does [] in v0, which has no null.
+  const bool all_topics =
+      !request->topics.has_value() || (header.api_version == 0 && request->topics->empty());
+  if (!all_topics) {
+    for (const kafka::MetadataRequestTopic& t : *request->topics) names.push_back(t.name);
   } else {
     for (const auto& [name, t] : image->topics()) names.push_back(name);
   }
@@ -133,7 +138,7 @@ KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header,
     topic.is_internal = name == "__consumer_offsets";
     const metadata::TopicState* state = image->FindTopic(name);
     if (state == nullptr) {
-      absl::Status valid = controller::ValidateTopicName(*image, name);
+      absl::Status valid = metadata::ValidateTopicName(*image, name);
       if (!valid.ok()) {
         topic.error_code = KafkaErrorCode::kInvalidTopicException;
       } else if (request->allow_auto_topic_creation && config_.auto_create_topics) {

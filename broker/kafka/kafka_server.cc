@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/kafka/served_apis.h"
 #include "broker/net/listener.h"
 #include "broker/net/socket_writer.h"
 #include "common/logging.h"
@@ -291,7 +292,7 @@ struct KafkaServer::Impl {
       conn->queued_bytes += *size;
 
       const kafka::RequestHeader& h = *header;
-      const bool decodable = kafka::IsSupportedForDecoding(h.api_key, h.api_version);
+      const bool decodable = IsServed(h.api_key, h.api_version);
       if (h.api_key == kafka::ApiKey::kProduce && decodable) {
         co_await StartProduce(conn, response, frame, &h);
       } else if (h.api_key == kafka::ApiKey::kFetch && decodable) {

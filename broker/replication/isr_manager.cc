@@ -3,15 +3,14 @@
 #include <iterator>
 #include <set>
 
-#include "broker/replica_manager.h"
 #include "common/logging.h"
 
 namespace gregor::broker {
 
-IsrManager::IsrManager(ReplicaManager* replicas, ControllerLink* link, Clock* clock,
+IsrManager::IsrManager(PartitionDirectory* replicas, ClusterView* cluster, Clock* clock,
                        int32_t broker_id, int64_t shrink_check_interval_ms)
     : replicas_(replicas),
-      link_(link),
+      cluster_(cluster),
       clock_(clock),
       broker_id_(broker_id),
       shrink_check_interval_ms_(shrink_check_interval_ms) {}
@@ -74,7 +73,7 @@ void IsrManager::Run() {
 void IsrManager::Send(const std::vector<IsrChange>& changes) {
   controller::AlterPartitionRequest request;
   request.set_broker_id(broker_id_);
-  request.set_broker_epoch(link_->broker_epoch());
+  request.set_broker_epoch(cluster_->broker_epoch());
   for (const IsrChange& change : changes) {
     auto* c = request.add_changes();
     c->set_topic(change.tp.topic);
@@ -83,8 +82,7 @@ void IsrManager::Send(const std::vector<IsrChange>& changes) {
     c->set_partition_epoch(change.partition_epoch);
     for (int32_t b : change.new_isr) c->add_new_isr(b);
   }
-  auto response = link_->client().Call(&controller::Controller::Stub::AlterPartition, request,
-                                       absl::Seconds(5));
+  auto response = cluster_->AlterPartition(request, absl::Seconds(5));
   const bool failed = !response.ok() || response->error().code() != 0 ||
                       response->results_size() != static_cast<int>(changes.size());
   if (failed) {

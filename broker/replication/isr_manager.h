@@ -9,17 +9,15 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
-#include "broker/controller_link.h"
-#include "broker/partition.h"
+#include "broker/replication/partition.h"
+#include "broker/replication/replica_host.h"
 #include "common/clock.h"
 
 namespace gregor::broker {
 
-class ReplicaManager;
-
 class IsrManager {
  public:
-  IsrManager(ReplicaManager* replicas, ControllerLink* link, Clock* clock, int32_t broker_id,
+  IsrManager(PartitionDirectory* replicas, ClusterView* cluster, Clock* clock, int32_t broker_id,
              int64_t shrink_check_interval_ms);
   ~IsrManager();
   void Start();
@@ -33,8 +31,8 @@ class IsrManager {
   // One AlterPartition request for `changes` (distinct partitions); hands each result back.
   void Send(const std::vector<IsrChange>& changes);
 
-  ReplicaManager* const replicas_;
-  ControllerLink* const link_;
+  PartitionDirectory* const replicas_;
+  ClusterView* const cluster_;
   Clock* const clock_;
   const int32_t broker_id_;
   const int64_t shrink_check_interval_ms_;

@@ -13,7 +13,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "broker/replica_manager.h"
 #include "broker/replication/replica_wire.h"
 #include "common/logging.h"
 
@@ -117,9 +116,9 @@ class Connection {
 
 class FetcherManager::Fetcher {
  public:
-  Fetcher(int32_t leader, const BrokerConfig& config, ReplicaManager* replicas,
-          ControllerLink* link, PeerLiveness* peers, Clock* clock)
-      : leader_(leader), config_(config), replicas_(replicas), link_(link), peers_(peers),
+  Fetcher(int32_t leader, const ReplicationConfig& config, PartitionDirectory* replicas,
+          ClusterView* cluster, LeaderConnectionObserver* peers, Clock* clock)
+      : leader_(leader), config_(config), replicas_(replicas), cluster_(cluster), peers_(peers),
         clock_(clock) {
     thread_ = std::thread([this] { Run(); });
   }
@@ -165,7 +164,7 @@ class FetcherManager::Fetcher {
   }
 
   bool LeaderAddress(std::string* host, int* port) {
-    const metadata::BrokerRegistration* b = link_->image()->FindBroker(leader_);
+    const metadata::BrokerRegistration* b = cluster_->image()->FindBroker(leader_);
     if (b == nullptr || b->replication_host.empty()) return false;
     *host = b->replication_host;
     *port = b->replication_port;
@@ -269,7 +268,7 @@ class FetcherManager::Fetcher {
   bool BuildRequest(replication::ReplicaFetchRequest* request,
                     std::map<TopicPartition, Followed>* sent) {
     request->set_replica_id(config_.node_id);
-    request->set_broker_epoch(link_->broker_epoch());
+    request->set_broker_epoch(cluster_->broker_epoch());
     request->set_min_bytes(1);
     request->set_max_bytes(static_cast<int32_t>(std::min<int64_t>(config_.replica_fetch_response_max_bytes, INT32_MAX)));
     absl::MutexLock lock(&mu_);
@@ -368,10 +367,10 @@ class FetcherManager::Fetcher {
   }
 
   const int32_t leader_;
-  const BrokerConfig& config_;
-  ReplicaManager* const replicas_;
-  ControllerLink* const link_;
-  PeerLiveness* const peers_;
+  const ReplicationConfig& config_;
+  PartitionDirectory* const replicas_;
+  ClusterView* const cluster_;
+  LeaderConnectionObserver* const peers_;
   Clock* const clock_;
   Connection connection_;
   // The last response frame (after its size prefix); grows, never shrinks, never zero-filled.
@@ -389,9 +388,10 @@ class FetcherManager::Fetcher {
   std::thread thread_;
 };
 
-FetcherManager::FetcherManager(const BrokerConfig& config, ReplicaManager* replicas,
-                               ControllerLink* link, PeerLiveness* peers, Clock* clock)
-    : config_(config), replicas_(replicas), link_(link), peers_(peers), clock_(clock) {}
+FetcherManager::FetcherManager(const ReplicationConfig& config, PartitionDirectory* replicas,
+                               ClusterView* cluster, LeaderConnectionObserver* peers,
+                               Clock* clock)
+    : config_(config), replicas_(replicas), cluster_(cluster), peers_(peers), clock_(clock) {}
 
 FetcherManager::~FetcherManager() { Stop(); }
 
@@ -405,7 +405,7 @@ void FetcherManager::Follow(const std::shared_ptr<Partition>& partition, int32_t
   leader_of_.erase(tp);
   if (leader < 0 || leader == config_.node_id) return;
   auto& fetcher = fetchers_[leader];
-  if (!fetcher) fetcher = std::make_unique<Fetcher>(leader, config_, replicas_, link_, peers_, clock_);
+  if (!fetcher) fetcher = std::make_unique<Fetcher>(leader, config_, replicas_, cluster_, peers_, clock_);
   fetcher->Add(partition, leader_epoch);
   leader_of_[tp] = leader;
 }

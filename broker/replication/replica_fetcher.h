@@ -12,21 +12,17 @@
 #include <memory>
 
 #include "absl/synchronization/mutex.h"
-#include "broker/broker_config.h"
-#include "broker/controller_link.h"
-#include "broker/partition.h"
-#include "broker/peer_liveness.h"
+#include "broker/replication/partition.h"
+#include "broker/replication/replica_host.h"
 #include "common/clock.h"
 
 namespace gregor::broker {
 
-class ReplicaManager;
-
 class FetcherManager {
  public:
   // `peers` learns when a leader's connection breaks and works again.
-  FetcherManager(const BrokerConfig& config, ReplicaManager* replicas, ControllerLink* link,
-                 PeerLiveness* peers, Clock* clock);
+  FetcherManager(const ReplicationConfig& config, PartitionDirectory* replicas,
+                 ClusterView* cluster, LeaderConnectionObserver* peers, Clock* clock);
   ~FetcherManager();
 
   // `partition` follows `leader` at `leader_epoch` from now on (moving it between fetchers).
@@ -37,10 +33,10 @@ class FetcherManager {
 
  private:
   class Fetcher;
-  const BrokerConfig config_;
-  ReplicaManager* const replicas_;
-  ControllerLink* const link_;
-  PeerLiveness* const peers_;
+  const ReplicationConfig config_;
+  PartitionDirectory* const replicas_;
+  ClusterView* const cluster_;
+  LeaderConnectionObserver* const peers_;
   Clock* const clock_;
   absl::Mutex mu_;
   std::map<int32_t, std::unique_ptr<Fetcher>> fetchers_ ABSL_GUARDED_BY(mu_);

@@ -29,14 +29,15 @@ constexpr int32_t kMaxWaitMs = 30000;
 }  // namespace
 
 struct ReplicationServer::Impl {
-  Impl(const BrokerConfig& config, ReplicaManager* replicas, ControllerLink* link, IsrManager* isr,
+  Impl(const ReplicationConfig& config, PartitionDirectory* replicas, ClusterView* cluster,
+       IsrManager* isr,
        Clock* clock, asio::io_context* io)
-      : config(config), replicas(replicas), link(link), isr(isr), clock(clock), io(*io),
+      : config(config), replicas(replicas), cluster(cluster), isr(isr), clock(clock), io(*io),
         acceptor(*io) {}
 
-  const BrokerConfig& config;
-  ReplicaManager* const replicas;
-  ControllerLink* const link;
+  const ReplicationConfig config;
+  PartitionDirectory* const replicas;
+  ClusterView* const cluster;
   IsrManager* const isr;
   Clock* const clock;
   asio::io_context& io;
@@ -214,7 +215,7 @@ struct ReplicationServer::Impl {
   // high watermark and add it to the ISR) and reads what it should get next.
   Answer Handle(const replication::ReplicaFetchRequest& request) {
     Answer answer;
-    auto image = link->image();
+    auto image = cluster->image();
     auto eligible = [&image, &request](int32_t broker) {
       const metadata::BrokerRegistration* b = image->FindBroker(broker);
       if (b == nullptr || !b->usable()) return false;
@@ -269,15 +270,16 @@ struct ReplicationServer::Impl {
   }
 };
 
-ReplicationServer::ReplicationServer(const BrokerConfig& config, ReplicaManager* replicas,
-                                     ControllerLink* link, IsrManager* isr, Clock* clock,
+ReplicationServer::ReplicationServer(const ReplicationConfig& config,
+                                     PartitionDirectory* replicas, ClusterView* cluster,
+                                     IsrManager* isr, Clock* clock,
                                      asio::io_context* io)
-    : impl_(std::make_unique<Impl>(config, replicas, link, isr, clock, io)) {}
+    : impl_(std::make_unique<Impl>(config, replicas, cluster, isr, clock, io)) {}
 
 ReplicationServer::~ReplicationServer() { Stop(); }
 
 absl::Status ReplicationServer::Start() {
-  const BrokerConfig& config = impl_->config;
+  const ReplicationConfig& config = impl_->config;
   auto port = net::BindAndListen(&impl_->acceptor, config.replication_host,
                                  config.replication_port, "replication.listener");
   if (!port.ok()) return port.status();

@@ -15,10 +15,8 @@
 #include <memory>
 
 #include "absl/status/status.h"
-#include "broker/broker_config.h"
-#include "broker/controller_link.h"
-#include "broker/replica_manager.h"
 #include "broker/replication/isr_manager.h"
+#include "broker/replication/replica_host.h"
 #include "common/clock.h"
 
 namespace asio {
@@ -30,8 +28,8 @@ namespace gregor::broker {
 class ReplicationServer {
  public:
   // Connections run on `io`, which must outlive this server.
-  ReplicationServer(const BrokerConfig& config, ReplicaManager* replicas, ControllerLink* link,
-                    IsrManager* isr, Clock* clock, asio::io_context* io);
+  ReplicationServer(const ReplicationConfig& config, PartitionDirectory* replicas,
+                    ClusterView* cluster, IsrManager* isr, Clock* clock, asio::io_context* io);
   ~ReplicationServer();
   // Binds replication.listener.
   absl::Status Start();

@@ -28,7 +28,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include "broker/kafka/protocol/protocol.h"
+#include "common/kafka/protocol.h"
 #include "common/record_batch.h"
 
 namespace {
@@ -106,7 +106,7 @@ struct Leader {
 Leader FindLeader(const std::string& host, int port, const std::string& topic, int32_t partition) {
   int fd = Connect(host, port);
   kafka::MetadataRequest request;
-  request.topics = std::vector<std::string>{topic};
+  request.topics = std::vector<kafka::MetadataRequestTopic>{{topic}};
   kafka::Writer body;
   if (!kafka::EncodeMetadataRequest(request, 1, body).ok()) Die("cannot encode Metadata");
   SendAll(fd, Frame(kafka::ApiKey::kMetadata, 1, 1, std::move(body)));

@@ -1,5 +1,5 @@
-// Kafka api keys, the advertised version table, request/response headers and frames.
-#include "broker/kafka/protocol/api.h"
+// Kafka api keys, request/response headers and frames.
+#include "common/kafka/api.h"
 
 #include <string>
 #include <vector>
@@ -20,90 +20,6 @@ std::string Flat(const Writer& w) {
   absl::StatusOr<std::string> flat = w.Flatten();
   EXPECT_TRUE(flat.ok()) << flat.status();
   return flat.ok() ? *flat : std::string();
-}
-
-TEST(KafkaProtocolApiTest, AdvertisedTableIsExactlyTheRecommendedOne) {
-  // §1.6 of the reference, without the group APIs. Each range is load-bearing: see §1.2/§6.
-  EXPECT_THAT(AdvertisedApiVersions(),
-              ElementsAre(ApiVersionRange{ApiKey::kProduce, 0, 3},
-                          ApiVersionRange{ApiKey::kFetch, 4, 4},
-                          ApiVersionRange{ApiKey::kListOffsets, 1, 1},
-                          ApiVersionRange{ApiKey::kMetadata, 0, 4},
-                          ApiVersionRange{ApiKey::kApiVersions, 0, 3},
-                          ApiVersionRange{ApiKey::kCreateTopics, 0, 3},
-                          ApiVersionRange{ApiKey::kDeleteTopics, 0, 1}));
-}
-
-TEST(KafkaProtocolApiTest, GroupApisAreASeparateSwitch) {
-  EXPECT_THAT(GroupApiVersions(),
-              ElementsAre(ApiVersionRange{ApiKey::kOffsetCommit, 2, 2},
-                          ApiVersionRange{ApiKey::kOffsetFetch, 1, 1},
-                          ApiVersionRange{ApiKey::kFindCoordinator, 0, 0},
-                          ApiVersionRange{ApiKey::kJoinGroup, 0, 2},
-                          ApiVersionRange{ApiKey::kHeartbeat, 0, 1},
-                          ApiVersionRange{ApiKey::kLeaveGroup, 0, 1},
-                          ApiVersionRange{ApiKey::kSyncGroup, 0, 1}));
-  EXPECT_THAT(AdvertisedApiVersions(/*include_group_apis=*/true),
-              ElementsAre(ApiVersionRange{ApiKey::kProduce, 0, 3},
-                          ApiVersionRange{ApiKey::kFetch, 4, 4},
-                          ApiVersionRange{ApiKey::kListOffsets, 1, 1},
-                          ApiVersionRange{ApiKey::kMetadata, 0, 4},
-                          ApiVersionRange{ApiKey::kOffsetCommit, 2, 2},
-                          ApiVersionRange{ApiKey::kOffsetFetch, 1, 1},
-                          ApiVersionRange{ApiKey::kFindCoordinator, 0, 0},
-                          ApiVersionRange{ApiKey::kJoinGroup, 0, 2},
-                          ApiVersionRange{ApiKey::kHeartbeat, 0, 1},
-                          ApiVersionRange{ApiKey::kLeaveGroup, 0, 1},
-                          ApiVersionRange{ApiKey::kSyncGroup, 0, 1},
-                          ApiVersionRange{ApiKey::kApiVersions, 0, 3},
-                          ApiVersionRange{ApiKey::kCreateTopics, 0, 3},
-                          ApiVersionRange{ApiKey::kDeleteTopics, 0, 1}));
-}
-
-TEST(KafkaProtocolApiTest, NoAdvertisedVersionIsFlexibleExceptApiVersions3) {
-  // Pitfall 11: never advertise a flexible version we do not implement.
-  for (const ApiVersionRange& range : AdvertisedApiVersions(true)) {
-    for (int16_t v = range.min_version; v <= range.max_version; ++v) {
-      bool expected = range.api_key == ApiKey::kApiVersions && v == 3;
-      EXPECT_EQ(IsFlexible(range.api_key, v), expected) << ApiKeyName(range.api_key) << " v" << v;
-    }
-  }
-}
-
-TEST(KafkaProtocolApiTest, SupportedForDecoding) {
-  // Produce 0-2 are advertised (librdkafka compression) but rejected.
-  for (int16_t v = 0; v <= 2; ++v) EXPECT_FALSE(IsSupportedForDecoding(ApiKey::kProduce, v));
-  EXPECT_TRUE(IsSupportedForDecoding(ApiKey::kProduce, 3));
-  EXPECT_FALSE(IsSupportedForDecoding(ApiKey::kProduce, 4));
-  EXPECT_TRUE(IsSupportedForDecoding(ApiKey::kFetch, 4));
-  EXPECT_FALSE(IsSupportedForDecoding(ApiKey::kFetch, 3));
-  EXPECT_FALSE(IsSupportedForDecoding(ApiKey::kFetch, 5));
-  EXPECT_TRUE(IsSupportedForDecoding(ApiKey::kListOffsets, 1));
-  EXPECT_FALSE(IsSupportedForDecoding(ApiKey::kListOffsets, 0));
-  for (int16_t v = 0; v <= 4; ++v) EXPECT_TRUE(IsSupportedForDecoding(ApiKey::kMetadata, v));
-  EXPECT_FALSE(IsSupportedForDecoding(ApiKey::kMetadata, 5));
-  for (int16_t v = 0; v <= 3; ++v) {
-    EXPECT_TRUE(IsSupportedForDecoding(ApiKey::kApiVersions, v));
-    EXPECT_TRUE(IsSupportedForDecoding(ApiKey::kCreateTopics, v));
-  }
-  EXPECT_FALSE(IsSupportedForDecoding(ApiKey::kApiVersions, 4));
-  EXPECT_FALSE(IsSupportedForDecoding(ApiKey::kApiVersions, -1));
-  EXPECT_FALSE(IsSupportedForDecoding(ApiKey::kCreateTopics, 4));
-  EXPECT_TRUE(IsSupportedForDecoding(ApiKey::kDeleteTopics, 1));
-  EXPECT_FALSE(IsSupportedForDecoding(ApiKey::kDeleteTopics, 2));
-  EXPECT_FALSE(IsSupportedForDecoding(ApiKey::kJoinGroup, 2));
-  EXPECT_FALSE(IsSupportedForDecoding(static_cast<ApiKey>(999), 0));
-  // Every decodable version is advertised.
-  for (int key = 0; key < 100; ++key) {
-    for (int16_t v = -1; v < 20; ++v) {
-      if (!IsSupportedForDecoding(static_cast<ApiKey>(key), v)) continue;
-      bool advertised = false;
-      for (const ApiVersionRange& r : AdvertisedApiVersions()) {
-        advertised |= static_cast<int>(r.api_key) == key && r.min_version <= v && v <= r.max_version;
-      }
-      EXPECT_TRUE(advertised) << key << " v" << v;
-    }
-  }
 }
 
 TEST(KafkaProtocolApiTest, FlexibleVersionsAndHeaderVersions) {
@@ -174,7 +90,8 @@ TEST(KafkaProtocolHeaderTest, UnknownApiKeyParsesAsV1) {
   EXPECT_EQ(static_cast<int16_t>(h->api_key), 999);
   EXPECT_EQ(h->correlation_id, 42);
   EXPECT_EQ(h->body, Hex("01 02"));
-  EXPECT_FALSE(IsSupportedForDecoding(h->api_key, h->api_version));
+  EXPECT_EQ(ApiKeyName(h->api_key), "ApiKey(999)");
+  EXPECT_EQ(FirstFlexibleVersion(h->api_key), -1);
 }
 
 TEST(KafkaProtocolHeaderTest, MalformedHeaders) {

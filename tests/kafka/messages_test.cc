@@ -1,6 +1,10 @@
 // Typed Kafka messages: golden bytes written by hand from the spec (§2.1 of the reference and
 // Kafka's message JSONs), round trips, and the client pitfalls of §6.
-#include "broker/kafka/protocol/messages.h"
+#include "common/kafka/messages.h"
+
+#include "broker/kafka/served_apis.h"
+#include "common/kafka/api.h"
+#include "common/kafka/constants.h"
 
 #include <cstdint>
 #include <memory>
@@ -19,6 +23,8 @@
 namespace gregor::kafka {
 namespace {
 
+using ::gregor::broker::MakeApiVersionsResponse;
+using ::gregor::broker::MakeUnsupportedApiVersionsResponse;
 using ::gregor::kafka::testing::EncodeToString;
 using ::gregor::kafka::testing::Hex;
 using ::gregor::kafka::testing::ToHex;
@@ -83,6 +89,37 @@ TEST(KafkaProtocolApiVersionsTest, ResponseGoldenAllVersions) {
                "00 14 00 00 00 01 00 | 00 00 00 00 | 00");
 }
 
+TEST(KafkaProtocolApiVersionsTest, V3TaggedFieldsWhenSet) {
+  // KIP-584's feature fields are tagged: absent at their defaults (the golden above), written
+  // in tag order when set, and skipped by older versions.
+  ApiVersionsResponse response;
+  response.api_keys = {{ApiKey::kApiVersions, 0, 3}};
+  response.supported_features = {{"x", 1, 2}};
+  response.finalized_features_epoch = 5;
+  response.zk_migration_ready = true;
+  ExpectGolden(EncodeApiVersionsResponse, DecodeApiVersionsResponse, response, 3,
+               "00 00 | 02 | 00 12 00 00 00 03 00 | 00 00 00 00 | 03 |"
+               "00 08 | 02 02 'x' 00 01 00 02 00 |"
+               "01 08 | 00 00 00 00 00 00 00 05 |"
+               "03 01 | 01");
+  // v2 has no tagged fields: the same message encodes without them.
+  ApiVersionsResponse v2 = response;
+  v2.supported_features.clear();
+  v2.finalized_features_epoch = -1;
+  v2.zk_migration_ready = false;
+  EXPECT_EQ(ToHex(EncodeToString(EncodeApiVersionsResponse, response, 2)),
+            ToHex(EncodeToString(EncodeApiVersionsResponse, v2, 2)));
+  // A tagged field whose size does not match its type is an error naming it.
+  absl::StatusOr<ApiVersionsResponse> bad = DecodeApiVersionsResponse(
+      Hex("00 00 | 01 | 00 00 00 00 | 01 | 01 04 | 00 00 00 05"), 3);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("finalized_features_epoch: truncated"));
+  // Unknown tags are skipped.
+  absl::StatusOr<ApiVersionsResponse> unknown =
+      DecodeApiVersionsResponse(Hex("00 00 | 01 | 00 00 00 00 | 01 | 09 02 | ab cd"), 3);
+  ASSERT_TRUE(unknown.ok()) << unknown.status();
+}
+
 TEST(KafkaProtocolApiVersionsTest, V3ResponseFrameHasAV0Header) {
   // Pitfall 4: the ApiVersions response header never has a tag section, even for v3.
   Writer body;
@@ -107,9 +144,10 @@ TEST(KafkaProtocolApiVersionsTest, UnsupportedVersionReplyIsV0WithOnlyApiVersion
             ToHex(Hex("00 00 00 10 | 00 00 00 07 | 00 23 | 00 00 00 01 | 00 12 00 00 00 03")));
 }
 
-TEST(KafkaProtocolApiVersionsTest, GroupApisWhenEnabled) {
-  ApiVersionsResponse response = MakeApiVersionsResponse(/*include_group_apis=*/true);
-  EXPECT_EQ(response.api_keys.size(), 14u);
+TEST(KafkaProtocolApiVersionsTest, LongerTablesRoundTrip) {
+  ApiVersionsResponse response = MakeApiVersionsResponse();
+  response.api_keys.push_back({ApiKey::kJoinGroup, 0, 2});
+  response.api_keys.push_back({static_cast<ApiKey>(1000), 0, 7});  // a key we do not name
   for (int16_t v = 0; v <= 3; ++v) {
     std::string bytes = EncodeToString(EncodeApiVersionsResponse, response, v);
     absl::StatusOr<ApiVersionsResponse> decoded = DecodeApiVersionsResponse(bytes, v);
@@ -129,19 +167,21 @@ TEST(KafkaProtocolApiVersionsTest, UnsupportedVersions) {
 // ---------------------------------------------------------------------------------------------
 // Metadata
 
-TEST(KafkaProtocolMetadataTest, RequestV0EmptyMeansAllTopics) {
-  MetadataRequest all;  // topics = nullopt
+TEST(KafkaProtocolMetadataTest, RequestV0HasNoNull) {
+  // v0's [] means all topics; the codec keeps it as [] (the Metadata handler reads it so).
+  MetadataRequest all;
+  all.topics.emplace();
   ExpectGolden(EncodeMetadataRequest, DecodeMetadataRequest, all, 0, "00 00 00 00");
   MetadataRequest some;
-  some.topics = std::vector<std::string>{"a", "bc"};
+  some.topics = std::vector<MetadataRequestTopic>{{"a"}, {"bc"}};
   ExpectGolden(EncodeMetadataRequest, DecodeMetadataRequest, some, 0,
                "00 00 00 02 00 01 'a' 00 02 'bc'");
-  // v0 cannot express "no topics" ...
-  MetadataRequest none;
-  none.topics.emplace();
+  // v0 cannot encode null ...
+  MetadataRequest null;
   Writer w;
-  EXPECT_FALSE(EncodeMetadataRequest(none, 0, w).ok());
-  // ... and its array is not nullable.
+  absl::Status s = EncodeMetadataRequest(null, 0, w);
+  EXPECT_THAT(s.message(), HasSubstr("Metadata request v0: topics: null is not allowed"));
+  // ... nor decode it.
   EXPECT_FALSE(DecodeMetadataRequest(Hex("ff ff ff ff"), 0).ok());
 }
 
@@ -163,7 +203,7 @@ TEST(KafkaProtocolMetadataTest, RequestV1NullMeansAllAndEmptyMeansNone) {
 
 TEST(KafkaProtocolMetadataTest, RequestV4AllowAutoTopicCreation) {
   MetadataRequest request;
-  request.topics = std::vector<std::string>{"t"};
+  request.topics = std::vector<MetadataRequestTopic>{{"t"}};
   request.allow_auto_topic_creation = true;
   ExpectGolden(EncodeMetadataRequest, DecodeMetadataRequest, request, 4,
                "00 00 00 01 00 01 't' 01");

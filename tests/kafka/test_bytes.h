@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "broker/kafka/protocol/wire.h"
+#include "common/kafka/wire.h"
 #include "gtest/gtest.h"
 
 namespace gregor::kafka::testing {

@@ -1,5 +1,5 @@
 // Kafka wire primitives: Reader and Writer against hand-written bytes.
-#include "broker/kafka/protocol/wire.h"
+#include "common/kafka/wire.h"
 
 #include <cstdint>
 #include <limits>

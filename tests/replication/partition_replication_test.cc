@@ -6,7 +6,7 @@
 // the OFFSET_OUT_OF_RANGE handling). The controller is a PartitionState in the fixture: leader
 // changes bump the leader epoch and go to every live replica through ApplyState; ISR changes are
 // CAS-checked against the partition epoch. Time is a simulated `now_`.
-#include "broker/partition.h"
+#include "broker/replication/partition.h"
 
 #include <filesystem>
 #include <map>

@@ -1,4 +1,4 @@
-#include "broker/kafka/protocol/wire.h"
+#include "common/kafka/wire.h"
 
 #include <cstring>
 #include <limits>

@@ -1,6 +1,6 @@
-// Kafka API keys, the versions the broker advertises and decodes, and request/response headers.
+// Request and response headers and framing, and which (api, version)s are flexible.
 //
-// Frames (../../../../shared/reference/kafka-wire-protocol.md §2):
+// Frames (../../../shared/reference/kafka-wire-protocol.md §2):
 //   Request  = int32 Size | int16 api_key | int16 api_version | int32 correlation_id
 //              | client_id (nullable int16-length string, even in header v2)
 //              | [tagged fields, header v2 only] | body
@@ -16,67 +16,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "broker/kafka/protocol/wire.h"
+#include "common/kafka/api_keys.h"
+#include "common/kafka/wire.h"
 
 namespace gregor::kafka {
 
-// Kafka's api keys (only those this codebase names; other values may appear in a parsed
-// header and are simply not supported).
-enum class ApiKey : int16_t {
-  kProduce = 0,
-  kFetch = 1,
-  kListOffsets = 2,
-  kMetadata = 3,
-  kOffsetCommit = 8,
-  kOffsetFetch = 9,
-  kFindCoordinator = 10,
-  kJoinGroup = 11,
-  kHeartbeat = 12,
-  kLeaveGroup = 13,
-  kSyncGroup = 14,
-  kDescribeGroups = 15,
-  kListGroups = 16,
-  kSaslHandshake = 17,
-  kApiVersions = 18,
-  kCreateTopics = 19,
-  kDeleteTopics = 20,
-  kDeleteRecords = 21,
-  kInitProducerId = 22,
-  kOffsetForLeaderEpoch = 23,
-  kDescribeConfigs = 32,
-  kSaslAuthenticate = 36,
-  kCreatePartitions = 37,
-  kDeleteGroups = 42,
-};
-
-// "Produce", "Metadata", ...; "ApiKey(<n>)" for keys without a name here.
-std::string ApiKeyName(ApiKey key);
-
-// One entry of the ApiVersions response.
-struct ApiVersionRange {
-  ApiKey api_key = ApiKey::kProduce;
-  int16_t min_version = 0;
-  int16_t max_version = 0;
-  bool operator==(const ApiVersionRange&) const = default;
-};
-
-// The table the broker advertises in ApiVersions, sorted by key: exactly §1.6 of the reference
-// (Produce 0-3, Fetch 4-4, ListOffsets 1-1, Metadata 0-4, ApiVersions 0-3, CreateTopics 0-3,
-// DeleteTopics 0-1) plus, when `include_group_apis`, the group APIs of GroupApiVersions().
-// Do not change these ranges without re-reading §1 (clients infer features from them).
-std::vector<ApiVersionRange> AdvertisedApiVersions(bool include_group_apis = false);
-// The group APIs' ranges from §1.6: OffsetCommit 2-2, OffsetFetch 1-1, FindCoordinator 0-0,
-// JoinGroup 0-2, Heartbeat 0-1, LeaveGroup 0-1, SyncGroup 0-1. Advertised only once the
-// broker implements groups.
-std::vector<ApiVersionRange> GroupApiVersions();
-
-// Whether this codec can decode requests of (key, version): ApiVersions 0-3, Metadata 0-4,
-// Produce 3 (0-2 are advertised only to keep librdkafka's compression on, and are rejected),
-// Fetch 4, ListOffsets 1, CreateTopics 0-3, DeleteTopics 0-1. Group APIs: not yet.
-bool IsSupportedForDecoding(ApiKey key, int16_t version);
-
 // Whether (key, version) uses the flexible encoding (compact types, tagged fields, request
-// header v2, response header v1), from Kafka's message JSONs (§1.5). Unknown keys: false.
+// header v2, response header v1): FirstFlexibleVersion, from schema/api_keys.txt. Unknown keys:
+// false.
 bool IsFlexible(ApiKey key, int16_t version);
 // 1 or 2 (ControlledShutdown v0's header v0 is not supported).
 int RequestHeaderVersion(ApiKey key, int16_t version);
@@ -105,7 +52,7 @@ struct RequestHeader {
 // Parses the request header at the start of `frame` (the bytes after the size prefix): header
 // v1, or v2 (with tagged fields) when IsFlexible(api_key, api_version). Unknown api keys are
 // parsed as v1, so that the caller can still read the correlation id and reject the request.
-// InvalidArgument on truncation or a malformed field. Does not check IsSupportedForDecoding.
+// InvalidArgument on truncation or a malformed field. Does not check whether the version is served.
 absl::StatusOr<RequestHeader> ParseRequestHeader(std::string_view frame);
 
 // Writes a request header (v1 or v2, per api_key/api_version). For clients, tests and tools.

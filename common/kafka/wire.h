@@ -1,7 +1,7 @@
 // Kafka wire primitives: a bounds-checked Reader over a request frame and a Writer that builds
 // a response as a list of chunks (owned bytes and zero-copy FileSlices).
 //
-// Types (../../../../shared/reference/kafka-wire-protocol.md §2), all big-endian:
+// Types (../../../shared/reference/kafka-wire-protocol.md §2), all big-endian:
 //   int8/16/32/64; boolean = int8 (non-zero is true);
 //   string = int16 length + bytes (nullable: length -1);
 //   bytes = int32 length + bytes (nullable: length -1);
@@ -14,6 +14,7 @@
 // Both classes are plain values with no threads inside; one owner at a time.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -27,6 +28,12 @@
 #include "common/file.h"
 
 namespace gregor::kafka {
+
+// A Kafka uuid (topic ids): 16 raw bytes on the wire; all zero is Kafka's "no id".
+struct Uuid {
+  std::array<uint8_t, 16> bytes{};
+  bool operator==(const Uuid&) const = default;
+};
 
 // One entry of a tagged-field section. `data` views the buffer it was read from.
 struct TaggedField {

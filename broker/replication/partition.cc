@@ -1,4 +1,4 @@
-#include "broker/partition.h"
+#include "broker/replication/partition.h"
 
 #include <algorithm>
 

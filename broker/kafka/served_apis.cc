@@ -1,0 +1,65 @@
+#include "broker/kafka/served_apis.h"
+
+namespace gregor::broker {
+namespace {
+
+using kafka::ApiKey;
+
+// Sorted by key. Do not change a range without re-reading §1 of
+// shared/reference/kafka-wire-protocol.md: clients infer features and versions from it.
+constexpr ServedApi kServed[] = {
+    // v3 only. Advertised from 0 as Kafka 4.0 does (KAFKA-18659): librdkafka compresses only
+    // when Produce v0 is advertised. v0-2 carry message formats 0/1, which Gregor does not
+    // store; such a request closes the connection.
+    {ApiKey::kProduce, 0, 3, 3},
+    {ApiKey::kFetch, 4, 4, 4},         // v4: the first that requires magic 2
+    {ApiKey::kListOffsets, 1, 1, 1},   // librdkafka's OffsetTime feature needs 1
+    {ApiKey::kMetadata, 0, 0, 4},      // max exactly 4: kafka-python infers (0,11) -> magic 2
+    {ApiKey::kApiVersions, 0, 0, 3},   // v3 is flexible
+    {ApiKey::kCreateTopics, 0, 0, 3},
+    {ApiKey::kDeleteTopics, 0, 0, 1},
+};
+
+constexpr bool EveryServedVersionHasACodec() {
+  for (const ServedApi& api : kServed) {
+    kafka::VersionRange codec = kafka::CodecVersions(api.key);
+    if (api.advertised_min > api.min || api.min > api.max) return false;
+    if (!codec.contains(api.min) || !codec.contains(api.max)) return false;
+  }
+  return true;
+}
+static_assert(EveryServedVersionHasACodec(),
+              "a served version has no schema in common/kafka/schema (or a range is inverted)");
+
+}  // namespace
+
+const std::vector<ServedApi>& ServedApis() {
+  static const std::vector<ServedApi> apis(std::begin(kServed), std::end(kServed));
+  return apis;
+}
+
+bool IsServed(ApiKey key, int16_t version) {
+  for (const ServedApi& api : kServed) {
+    if (api.key == key) return version >= api.min && version <= api.max;
+  }
+  return false;
+}
+
+kafka::ApiVersionsResponse MakeApiVersionsResponse() {
+  kafka::ApiVersionsResponse response;
+  for (const ServedApi& api : kServed) {
+    response.api_keys.push_back({api.key, api.advertised_min, api.max});
+  }
+  return response;
+}
+
+kafka::ApiVersionsResponse MakeUnsupportedApiVersionsResponse() {
+  kafka::ApiVersionsResponse response;
+  response.error_code = KafkaErrorCode::kUnsupportedVersion;
+  for (const ServedApi& api : kServed) {
+    if (api.key == ApiKey::kApiVersions) response.api_keys.push_back({api.key, api.advertised_min, api.max});
+  }
+  return response;
+}
+
+}  // namespace gregor::broker
