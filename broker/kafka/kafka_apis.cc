@@ -157,6 +157,7 @@ KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header,
       out.leader_id = ps.leader;
       out.replica_nodes = ps.replicas;
       out.isr_nodes = ps.isr;
+      out.leader_epoch = ps.leader_epoch;  // v7+
       if (ps.leader == metadata::kNoLeader) out.error_code = KafkaErrorCode::kLeaderNotAvailable;
       if (hold_for(ps.leader)) {
         Outcome wait;

@@ -219,7 +219,7 @@ std::vector<Sample> ResponseSamples() {
   metadata.brokers = {{1, "h", 9092, "r"}, {2, "h2", 9093, std::nullopt}};
   metadata.cluster_id = "c";
   metadata.controller_id = 1;
-  metadata.topics = {{KafkaErrorCode::kNone, "t", false, {{KafkaErrorCode::kNone, 0, 1, {1, 2}, {1}}}},
+  metadata.topics = {{KafkaErrorCode::kNone, "t", false, {{.partition_index = 0, .leader_id = 1, .replica_nodes = {1, 2}, .isr_nodes = {1}}}},
                      {KafkaErrorCode::kUnknownTopicOrPartition, "x", false, {}}};
   for (int16_t v = 0; v <= 4; ++v) {
     samples.push_back(ResponseSample(ApiKey::kMetadata, v, EncodeMetadataResponse, metadata));

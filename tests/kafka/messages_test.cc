@@ -233,7 +233,7 @@ MetadataResponse SampleMetadataResponse() {
   response.controller_id = 1;
   MetadataResponseTopic t;
   t.name = "t";
-  t.partitions = {{KafkaErrorCode::kNone, 0, 1, {1, 2}, {1}}};
+  t.partitions = {{.partition_index = 0, .leader_id = 1, .replica_nodes = {1, 2}, .isr_nodes = {1}}};
   MetadataResponseTopic missing;
   missing.error_code = KafkaErrorCode::kUnknownTopicOrPartition;
   missing.name = "missing";
@@ -311,11 +311,49 @@ TEST(KafkaProtocolMetadataTest, ResponseGoldenV2ToV4) {
                "00 00 00 00 ff ff ff ff ff ff 00 00 00 00");
 }
 
+TEST(KafkaProtocolMetadataTest, RequestV9IsFlexible) {
+  // Compact array of structs, each with its tag section; v8's authorized-operations flags.
+  MetadataRequest request;
+  request.topics = std::vector<MetadataRequestTopic>{{"t"}};
+  ExpectGolden(EncodeMetadataRequest, DecodeMetadataRequest, request, 9,
+               "02 | 02 't' 00 | 01 | 00 | 00 | 00");
+  MetadataRequest all;
+  all.include_topic_authorized_operations = true;
+  ExpectGolden(EncodeMetadataRequest, DecodeMetadataRequest, all, 9, "00 | 01 | 00 | 01 | 00");
+}
+
+TEST(KafkaProtocolMetadataTest, ResponseV5ToV9Fields) {
+  MetadataResponse response;
+  response.throttle_time_ms = 5;
+  response.brokers = {{1, "h", 9092, std::nullopt}};
+  response.cluster_id = "c";
+  response.controller_id = 1;
+  MetadataResponseTopic t;
+  t.name = "t";
+  t.partitions = {{.partition_index = 0, .leader_id = 1, .leader_epoch = 7,
+                   .replica_nodes = {1, 2}, .isr_nodes = {1}, .offline_replicas = {2}}};
+  response.topics = {t};
+  ExpectGolden(EncodeMetadataResponse, DecodeMetadataResponse, response, 9,
+               "00 00 00 05 | 02 | 00 00 00 01 02 'h' 00 00 23 84 00 00 | 02 'c' | 00 00 00 01 |"
+               "02 | 00 00 02 't' 00 | 02 |"
+               "00 00 | 00 00 00 00 | 00 00 00 01 | 00 00 00 07 | 03 00 00 00 01 00 00 00 02 |"
+               "02 00 00 00 01 | 02 00 00 00 02 | 00 |"
+               "80 00 00 00 | 00 | 80 00 00 00 | 00");
+  // v5: offline replicas, no leader epoch; v7 adds it.
+  MetadataResponse v5 = response;
+  v5.topics[0].partitions[0].leader_epoch = -1;
+  ExpectGolden(EncodeMetadataResponse, DecodeMetadataResponse, v5, 5,
+               "00 00 00 05 | 00 00 00 01 | 00 00 00 01 00 01 'h' 00 00 23 84 ff ff |"
+               "00 01 'c' | 00 00 00 01 | 00 00 00 01 | 00 00 00 01 't' 00 | 00 00 00 01 |"
+               "00 00 00 00 00 00 00 00 00 01 | 00 00 00 02 00 00 00 01 00 00 00 02 |"
+               "00 00 00 01 00 00 00 01 | 00 00 00 01 00 00 00 02");
+}
+
 TEST(KafkaProtocolMetadataTest, ResponseErrors) {
   EXPECT_FALSE(DecodeMetadataResponse(Hex("00 00 00 00 00 00"), 1).ok());      // no topics
   EXPECT_FALSE(DecodeMetadataResponse(Hex("00 00 00 00 00 00 00 00 00"), 0).ok());  // trailing
   Writer w;
-  EXPECT_FALSE(EncodeMetadataResponse(MetadataResponse{}, 5, w).ok());
+  EXPECT_FALSE(EncodeMetadataResponse(MetadataResponse{}, 10, w).ok());
   MetadataResponse long_name;
   long_name.topics.push_back(MetadataResponseTopic{});
   long_name.topics[0].name = std::string(40000, 'x');
