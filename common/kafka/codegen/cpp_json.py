@@ -124,47 +124,67 @@ def emit_struct(e, api, struct, done):
     e()
 
 
-def source(apis):
+def api_source(api):
+    """messages_json/<api>.cc: the JSON views of one API's messages."""
     e = Emitter()
-    e(HEADER_NOTE.format(src="common/kafka/schema/*.api"))
+    e(HEADER_NOTE.format(src=f"common/kafka/schema/{api.stem}.api"))
+    e('#include <utility>')
+    e()
+    e(f'#include "common/kafka/messages/{api.stem}.h"')
     e('#include "common/kafka/messages_json.h"')
-    e()
-    e("#include <utility>")
-    e()
-    e('#include "common/kafka/messages.h"')
     e()
     e("namespace gregor::kafka::json {")
     e("namespace {")
     e()
     done = set()
-    for api in apis:
-        for m in api.messages:
-            emit_struct(e, api, m.struct, done)
-    for api in apis:
-        for m in api.messages:
-            s = m.struct.name
-            e(f"absl::StatusOr<Json> Decode{s}Json(std::string_view body, int16_t version) {{")
-            e(f"absl::StatusOr<{s}> m = Decode{s}(body, version);", 1)
-            e("if (!m.ok()) return m.status();", 1)
-            e("return ToJson(*m, version);", 1)
-            e("}")
-            e()
-            e(f"absl::Status Encode{s}Json(const Json& j, int16_t version, Writer& out) {{")
-            e(f"{s} m;", 1)
-            e("FromJson(j, m);", 1)
-            e(f"return Encode{s}(m, version, out);", 1)
-            e("}")
-            e()
+    for m in api.messages:
+        emit_struct(e, api, m.struct, done)
+    for m in api.messages:
+        s = m.struct.name
+        e(f"absl::StatusOr<Json> Decode{s}Json(std::string_view body, int16_t version) {{")
+        e(f"absl::StatusOr<{s}> m = Decode{s}(body, version);", 1)
+        e("if (!m.ok()) return m.status();", 1)
+        e("return ToJson(*m, version);", 1)
+        e("}")
+        e()
+        e(f"absl::Status Encode{s}Json(const Json& j, int16_t version, Writer& out) {{")
+        e(f"{s} m;", 1)
+        e("FromJson(j, m);", 1)
+        e(f"return Encode{s}(m, version, out);", 1)
+        e("}")
+        e()
     e("}  // namespace")
     e()
-    e("const std::vector<MessageCodec>& MessageCodecs() {")
-    e("static const std::vector<MessageCodec> codecs = {", 1)
+    e(f"void Add{api.name}Codecs(std::vector<MessageCodec>& codecs) {{")
+    for m in api.messages:
+        s = m.struct.name
+        e(f'codecs.push_back({{"{s}", ApiKey::k{api.name}, '
+          f'{"true" if m.kind == "request" else "false"}, {api.versions.low}, '
+          f"{api.versions.high}, &Decode{s}Json, &Encode{s}Json}});", 1)
+    e("}")
+    e()
+    e("}  // namespace gregor::kafka::json")
+    return e.text()
+
+
+def registry_source(apis):
+    """messages_json.cc: every API's JSON views in one list."""
+    e = Emitter()
+    e(HEADER_NOTE.format(src="common/kafka/schema/*.api"))
+    e('#include "common/kafka/messages_json.h"')
+    e()
+    e("namespace gregor::kafka::json {")
+    e()
     for api in apis:
-        for m in api.messages:
-            s = m.struct.name
-            e(f'{{"{s}", ApiKey::k{api.name}, {"true" if m.kind == "request" else "false"}, '
-              f"{api.versions.low}, {api.versions.high}, &Decode{s}Json, &Encode{s}Json}},", 2)
-    e("};", 1)
+        e(f"void Add{api.name}Codecs(std::vector<MessageCodec>& codecs);")
+    e()
+    e("const std::vector<MessageCodec>& MessageCodecs() {")
+    e("static const std::vector<MessageCodec> codecs = [] {", 1)
+    e("std::vector<MessageCodec> all;", 2)
+    for api in apis:
+        e(f"Add{api.name}Codecs(all);", 2)
+    e("return all;", 2)
+    e("}();", 1)
     e("return codecs;", 1)
     e("}")
     e()
