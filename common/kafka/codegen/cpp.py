@@ -462,16 +462,26 @@ def umbrella(apis):
     e()
     e("// The versions of `key` whose request and response this codec reads and writes; empty")
     e("// ({0, -1}) for an API without a schema.")
-    e("constexpr VersionRange CodecVersions(ApiKey key) {")
-    e("switch (key) {", 1)
-    for api in apis:
-        e(f"case ApiKey::k{api.name}: return {{{api.versions.low}, {api.versions.high}}};", 2)
-    e("default: return {0, -1};", 2)
-    e("}", 1)
-    e("}")
-    e()
+    switch_function(e, "constexpr VersionRange CodecVersions(ApiKey key)",
+                    [(api.name, f"{{{api.versions.low}, {api.versions.high}}}") for api in apis],
+                    default="{0, -1}")
     e("}  // namespace gregor::kafka")
     return e.text()
+
+
+def switch_function(e, signature, cases, default=None, after=None):
+    """A function that switches on `ApiKey key`: (api name, returned expression) cases."""
+    e(f"{signature} {{")
+    e("switch (key) {", 1)
+    for name, value in cases:
+        e(f"case ApiKey::k{name}: return {value};", 2)
+    if default is not None:
+        e(f"default: return {default};", 2)
+    e("}", 1)
+    if after is not None:
+        e(f"return {after};", 1)
+    e("}")
+    e()
 
 
 def api_keys_header(keys):
@@ -511,21 +521,11 @@ def api_keys_source(keys):
     e()
     e("namespace gregor::kafka {")
     e()
-    e("std::string ApiKeyName(ApiKey key) {")
-    e("switch (key) {", 1)
-    for name, _, _ in keys:
-        e(f'case ApiKey::k{name}: return "{name}";', 2)
-    e("}", 1)
-    e('return absl::StrCat("ApiKey(", static_cast<int16_t>(key), ")");', 1)
-    e("}")
-    e()
-    e("int16_t FirstFlexibleVersion(ApiKey key) {")
-    e("switch (key) {", 1)
-    for name, _, flex in keys:
-        e(f"case ApiKey::k{name}: return {-1 if flex is None else flex};", 2)
-    e("}", 1)
-    e("return -1;", 1)
-    e("}")
-    e()
+    switch_function(e, "std::string ApiKeyName(ApiKey key)",
+                    [(name, f'"{name}"') for name, _, _ in keys],
+                    after='absl::StrCat("ApiKey(", static_cast<int16_t>(key), ")")')
+    switch_function(e, "int16_t FirstFlexibleVersion(ApiKey key)",
+                    [(name, str(-1 if flex is None else flex)) for name, _, flex in keys],
+                    after="-1")
     e("}  // namespace gregor::kafka")
     return e.text()
