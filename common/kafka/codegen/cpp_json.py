@@ -124,16 +124,8 @@ def emit_struct(e, api, struct, done):
     e()
 
 
-def api_source(api):
-    """messages_json/<api>.cc: the JSON views of one API's messages."""
-    e = Emitter()
-    e(HEADER_NOTE.format(src=f"common/kafka/schema/{api.stem}.api"))
-    e('#include <utility>')
-    e()
-    e(f'#include "common/kafka/messages/{api.stem}.h"')
-    e('#include "common/kafka/messages_json.h"')
-    e()
-    e("namespace gregor::kafka::json {")
+def api_source(e, api):
+    """The JSON views of one API's messages, and Add<Api>Codecs."""
     e("namespace {")
     e()
     done = set()
@@ -163,21 +155,25 @@ def api_source(api):
           f"{api.versions.high}, &Decode{s}Json, &Encode{s}Json}});", 1)
     e("}")
     e()
-    e("}  // namespace gregor::kafka::json")
-    return e.text()
 
 
-def registry_source(apis):
-    """messages_json.cc: every API's JSON views in one list."""
+def source(apis):
+    """messages_json.cc: every API's JSON views (one translation unit: nlohmann/json.hpp is the
+    heaviest header of the build) and their list."""
     e = Emitter()
     e(HEADER_NOTE.format(src="common/kafka/schema/*.api"))
     e('#include "common/kafka/messages_json.h"')
     e()
+    e("#include <utility>")
+    e()
+    e('#include "common/kafka/messages.h"')
+    e()
     e("namespace gregor::kafka::json {")
-    e()
     for api in apis:
-        e(f"void Add{api.name}Codecs(std::vector<MessageCodec>& codecs);")
-    e()
+        e()
+        e(f"// {'-' * 93}")
+        e(f"// {api.name} (common/kafka/schema/{api.stem}.api)")
+        api_source(e, api)
     e("const std::vector<MessageCodec>& MessageCodecs() {")
     e("static const std::vector<MessageCodec> codecs = [] {", 1)
     e("std::vector<MessageCodec> all;", 2)

@@ -3,10 +3,9 @@
 
   kafka_codegen.py --schema DIR --out DIR [--list]
 
-Writes, under OUT/common/kafka/: api_keys.{h,cc}, messages/<api>.{h,cc} and
-messages_json/<api>.cc per schema file, messages.h (all of them) and messages_json.cc (the list
-of JSON views). A file is rewritten only when its content
-changes, so an edit to one schema recompiles one API. --list prints the files it would write
+Writes, under OUT/common/kafka/: api_keys.{h,cc}, messages/<api>.h per schema file,
+messages.h (all of them), messages.cc (every codec) and messages_json.cc (every JSON view). A
+file is rewritten only when its content changes. --list prints the files it would write
 (CMake uses it at configure time).
 """
 
@@ -22,10 +21,9 @@ from schema import SchemaError, read_schema  # noqa: E402
 
 
 def outputs(apis):
-    files = ["api_keys.h", "api_keys.cc", "messages.h", "messages_json.cc"]
+    files = ["api_keys.h", "api_keys.cc", "messages.h", "messages.cc", "messages_json.cc"]
     for api in apis:
-        files += [f"messages/{api.stem}.h", f"messages/{api.stem}.cc",
-                  f"messages_json/{api.stem}.cc"]
+        files.append(f"messages/{api.stem}.h")
     return files
 
 
@@ -41,12 +39,12 @@ def generate(keys, apis):
         "api_keys.h": cpp.api_keys_header(keys),
         "api_keys.cc": cpp.api_keys_source(keys),
         "messages.h": cpp.umbrella(apis),
-        "messages_json.cc": cpp_json.registry_source(apis),
+        "messages.cc": cpp.source(apis),
+        "messages_json.cc": cpp_json.source(apis),
     }
     for api in apis:
         files[f"messages/{api.stem}.h"] = cpp.header(api)
-        files[f"messages/{api.stem}.cc"] = cpp.source(api)
-        files[f"messages_json/{api.stem}.cc"] = cpp_json.api_source(api)
+
     return files
 
 
