@@ -21,7 +21,9 @@ class Port {
     socklen_t len = sizeof(addr);
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
     port_ = ntohs(addr.sin_port);
-    if (listen) EXPECT_EQ(::listen(fd_, 16), 0);
+    if (listen) {
+      EXPECT_EQ(::listen(fd_, 16), 0);
+    }
   }
   ~Port() { ::close(fd_); }
   int port() const { return port_; }

@@ -212,15 +212,25 @@ std::vector<Sample> RequestSamples() {
 std::vector<Sample> ResponseSamples() {
   std::vector<Sample> samples;
   for (int16_t v = 0; v <= 3; ++v) {
-    samples.push_back(ResponseSample(ApiKey::kApiVersions, v, EncodeApiVersionsResponse,
-                                     ApiVersionsResponse{KafkaErrorCode::kNone, {{ApiKey::kProduce, 0, 3}, {ApiKey::kJoinGroup, 0, 2}}, 0}));
+    ApiVersionsResponse table;
+    table.api_keys = {{ApiKey::kProduce, 0, 3}, {ApiKey::kJoinGroup, 0, 2}};
+    samples.push_back(ResponseSample(ApiKey::kApiVersions, v, EncodeApiVersionsResponse, table));
   }
   MetadataResponse metadata;
   metadata.brokers = {{1, "h", 9092, "r"}, {2, "h2", 9093, std::nullopt}};
   metadata.cluster_id = "c";
   metadata.controller_id = 1;
-  metadata.topics = {{KafkaErrorCode::kNone, "t", false, {{.partition_index = 0, .leader_id = 1, .replica_nodes = {1, 2}, .isr_nodes = {1}}}},
-                     {KafkaErrorCode::kUnknownTopicOrPartition, "x", false, {}}};
+  MetadataResponsePartition partition;
+  partition.leader_id = 1;
+  partition.replica_nodes = {1, 2};
+  partition.isr_nodes = {1};
+  MetadataResponseTopic t;
+  t.name = "t";
+  t.partitions = {partition};
+  MetadataResponseTopic x;
+  x.error_code = KafkaErrorCode::kUnknownTopicOrPartition;
+  x.name = "x";
+  metadata.topics = {t, x};
   for (int16_t v = 0; v <= 4; ++v) {
     samples.push_back(ResponseSample(ApiKey::kMetadata, v, EncodeMetadataResponse, metadata));
   }

@@ -233,7 +233,11 @@ MetadataResponse SampleMetadataResponse() {
   response.controller_id = 1;
   MetadataResponseTopic t;
   t.name = "t";
-  t.partitions = {{.partition_index = 0, .leader_id = 1, .replica_nodes = {1, 2}, .isr_nodes = {1}}};
+  MetadataResponsePartition partition;
+  partition.leader_id = 1;
+  partition.replica_nodes = {1, 2};
+  partition.isr_nodes = {1};
+  t.partitions = {partition};
   MetadataResponseTopic missing;
   missing.error_code = KafkaErrorCode::kUnknownTopicOrPartition;
   missing.name = "missing";

@@ -6,7 +6,7 @@ records are hex strings; chunked records go through ChunksToJson / ChunksFromJso
 (messages_json_support.h).
 """
 
-from cpp import HEADER_NOTE, Emitter, is_optional
+from cpp import HEADER_NOTE, Emitter, cond, is_optional
 
 INTS = ("int8", "int16", "int32", "int64", "uvarint", "varint")
 
@@ -56,7 +56,7 @@ def emit_struct(e, api, struct, done):
     e("(void)version;", 1)
     for f in struct.fields:
         vs = f.versions
-        c = f"version >= {vs.low} && version <= {vs.high}"
+        c = cond(api, vs) or "true"  # the version is within the API's range here
         e(f"if ({c}) {{", 1)
         v = f"in.{f.name}"
         if f.is_array:
