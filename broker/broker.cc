@@ -7,6 +7,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "broker/controller_link.h"
+#include "broker/group_host.h"
+#include "broker/kafka/group_apis.h"
 #include "broker/hang_guard.h"
 #include "broker/kafka/kafka_apis.h"
 #include "broker/kafka/kafka_server.h"
@@ -53,6 +55,8 @@ class BrokerImpl final : public Broker {
     replicas_ = std::make_unique<ReplicaManager>(config_, logs_.get(), clock_);
     isr_ = std::make_unique<IsrManager>(replicas_.get(), link_.get(), clock_, config_.node_id,
                                         std::max(100, config_.replica_lag_time_max_ms / 4));
+    groups_ = std::make_unique<GroupHost>(config_, replicas_.get(), link_.get(), clock_);
+    groups_->Start();
     fetchers_ = std::make_unique<FetcherManager>(config_.Replication(), replicas_.get(),
                                                  link_.get(), &peers_, clock_);
     replicas_->SetRoleListener([this](const std::shared_ptr<Partition>& partition,
@@ -64,8 +68,12 @@ class BrokerImpl final : public Broker {
                  transition == Partition::Transition::kUpdated) {
         fetchers_->Follow(partition, state.leader, state.leader_epoch);
       }
+      groups_->OnRoleChange(partition, transition);
     });
-    replicas_->SetRemovalListener([this](const storage::TopicPartition& tp) { fetchers_->Unfollow(tp); });
+    replicas_->SetRemovalListener([this](const storage::TopicPartition& tp) {
+      fetchers_->Unfollow(tp);
+      groups_->OnRemoved(tp);
+    });
     // Followers may fetch from us as soon as the metadata makes us a leader.
     network_ = std::make_unique<net::NetworkThreads>(config_.num_network_threads);
     network_->Start();
@@ -87,7 +95,8 @@ class BrokerImpl final : public Broker {
     log->info("metadata replayed up to offset {}", link_->image()->offset());
 
     apis_ = std::make_unique<KafkaApis>(config_, replicas_.get(), link_.get(), &peers_, clock_);
-    server_ = std::make_unique<KafkaServer>(config_, apis_.get(), network_->io());
+    group_apis_ = std::make_unique<GroupApis>(config_, groups_.get(), link_.get());
+    server_ = std::make_unique<KafkaServer>(config_, apis_.get(), group_apis_.get(), network_->io());
     RETURN_IF_ERROR(server_->Start());
     if (guard_) guard_->SetKafkaPort(server_->bound_port());
 
@@ -107,6 +116,7 @@ class BrokerImpl final : public Broker {
       }
     }
     if (server_) server_->Stop();
+    if (groups_) groups_->Stop();
     if (fetchers_) fetchers_->Stop();
     if (replication_) replication_->Stop();
     if (network_) network_->Stop();
@@ -150,7 +160,9 @@ class BrokerImpl final : public Broker {
   std::unique_ptr<IsrManager> isr_;
   std::unique_ptr<FetcherManager> fetchers_;
   std::unique_ptr<ReplicationServer> replication_;
+  std::unique_ptr<GroupHost> groups_;
   std::unique_ptr<KafkaApis> apis_;
+  std::unique_ptr<GroupApis> group_apis_;
   std::unique_ptr<KafkaServer> server_;
   std::thread ticker_;
   absl::Mutex tick_mu_;

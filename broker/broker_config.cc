@@ -61,7 +61,29 @@ const ConfigSchema& BrokerConfigSchema() {
         .Int("num.io.threads", "4", "Threads doing disk work for requests.", 1, 256)
         .Int("queued.max.requests.per.connection", "32",
              "Requests of one connection in progress at once (their waits overlap).", 1, 1024)
-        .String("log.level", "info", "trace, debug, info, warn, error or off.");
+        .String("log.level", "info", "trace, debug, info, warn, error or off.")
+        .Int("offsets.topic.num.partitions", "50",
+             "Partitions of __consumer_offsets (used when it is created; never change it after).", 1,
+             100000)
+        .Int("offsets.topic.replication.factor", "3",
+             "Replication factor of __consumer_offsets (capped at the live brokers).", 1, 32767)
+        .Long("offsets.topic.segment.bytes", "104857600", "Segment size of __consumer_offsets.", 14,
+              2147483647)
+        .Long("offsets.retention.minutes", "10080",
+              "Committed offsets of a group expire this long after it became empty.", 1)
+        .Long("offsets.retention.check.interval.ms", "600000", "How often offsets expire.", 1)
+        .Int("offsets.commit.timeout.ms", "5000",
+             "How long a commit waits for the offsets partition's replicas.", 1)
+        .Int("offsets.load.buffer.size", "5242880",
+             "Bytes read at a time when loading groups from __consumer_offsets.", 1)
+        .Int("offset.metadata.max.bytes", "4096", "Longest metadata string of a commit.", 0)
+        .Int("group.min.session.timeout.ms", "6000", "Shortest session timeout a member may ask for.",
+             1)
+        .Int("group.max.session.timeout.ms", "1800000",
+             "Longest session timeout a member may ask for.", 1)
+        .Int("group.initial.rebalance.delay.ms", "3000",
+             "How long an empty group's first rebalance waits for more members.", 0)
+        .Int("group.max.size", "2147483647", "Most members a group may have.", 1);
     return s;
   }();
   return *schema;
@@ -179,6 +201,22 @@ absl::StatusOr<BrokerConfig> LoadBrokerConfig(const std::string& path,
   b.num_io_threads = c.GetInt("num.io.threads");
   b.queued_max_requests_per_connection = c.GetInt("queued.max.requests.per.connection");
   b.log_level = c.GetString("log.level");
+  b.offsets_topic_num_partitions = c.GetInt("offsets.topic.num.partitions");
+  b.offsets_topic_replication_factor = static_cast<int16_t>(c.GetInt("offsets.topic.replication.factor"));
+  b.offsets_topic_segment_bytes = c.GetLong("offsets.topic.segment.bytes");
+  b.offsets_retention_check_interval_ms = c.GetLong("offsets.retention.check.interval.ms");
+  b.offsets_commit_timeout_ms = c.GetInt("offsets.commit.timeout.ms");
+  b.offsets_load_buffer_size = c.GetInt("offsets.load.buffer.size");
+  b.group.offsets_retention_ms = c.GetLong("offsets.retention.minutes") * 60000;
+  b.group.offset_metadata_max_bytes = c.GetInt("offset.metadata.max.bytes");
+  b.group.min_session_timeout_ms = c.GetInt("group.min.session.timeout.ms");
+  b.group.max_session_timeout_ms = c.GetInt("group.max.session.timeout.ms");
+  b.group.initial_rebalance_delay_ms = c.GetInt("group.initial.rebalance.delay.ms");
+  b.group.max_size = c.GetInt("group.max.size");
+  if (b.group.min_session_timeout_ms > b.group.max_session_timeout_ms) {
+    return absl::InvalidArgumentError(
+        "group.min.session.timeout.ms must not exceed group.max.session.timeout.ms");
+  }
   RETURN_IF_ERROR(b.Validate());
   return b;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "broker/group/group_config.h"
 #include "broker/replication/replication_config.h"
 #include "broker/storage/log_config.h"
 #include "common/config.h"
@@ -49,6 +50,15 @@ struct BrokerConfig {
   // answered (an acks=all produce waiting for replication); 1 = strictly one at a time.
   int32_t queued_max_requests_per_connection = 32;
   std::string log_level = "info";            // log.level
+
+  // Consumer groups: the __consumer_offsets topic and the coordinator.
+  int32_t offsets_topic_num_partitions = 50;          // offsets.topic.num.partitions
+  int16_t offsets_topic_replication_factor = 3;       // offsets.topic.replication.factor
+  int64_t offsets_topic_segment_bytes = 104857600;    // offsets.topic.segment.bytes
+  int64_t offsets_retention_check_interval_ms = 600000;  // offsets.retention.check.interval.ms
+  int32_t offsets_commit_timeout_ms = 5000;           // offsets.commit.timeout.ms
+  int32_t offsets_load_buffer_size = 5242880;         // offsets.load.buffer.size
+  group::GroupConfig group;  // group.*, offsets.retention.minutes, offset.metadata.max.bytes
 
   absl::Status Validate() const;
   std::string Describe() const;  // one line for the start-up log

@@ -103,6 +103,13 @@ std::string_view KafkaErrorName(KafkaErrorCode code) {
     case KafkaErrorCode::kFencedLeaderEpoch: return "FENCED_LEADER_EPOCH";
     case KafkaErrorCode::kUnsupportedCompressionType: return "UNSUPPORTED_COMPRESSION_TYPE";
     case KafkaErrorCode::kInvalidRecord: return "INVALID_RECORD";
+    case KafkaErrorCode::kOffsetMetadataTooLarge: return "OFFSET_METADATA_TOO_LARGE";
+    case KafkaErrorCode::kNonEmptyGroup: return "NON_EMPTY_GROUP";
+    case KafkaErrorCode::kGroupIdNotFound: return "GROUP_ID_NOT_FOUND";
+    case KafkaErrorCode::kMemberIdRequired: return "MEMBER_ID_REQUIRED";
+    case KafkaErrorCode::kGroupMaxSizeReached: return "GROUP_MAX_SIZE_REACHED";
+    case KafkaErrorCode::kFencedInstanceId: return "FENCED_INSTANCE_ID";
+    case KafkaErrorCode::kGroupSubscribedToTopic: return "GROUP_SUBSCRIBED_TO_TOPIC";
   }
   return "UNKNOWN";
 }

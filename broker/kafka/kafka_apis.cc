@@ -356,6 +356,9 @@ absl::StatusOr<KafkaApis::ProduceState> KafkaApis::BeginProduce(const kafka::Req
       auto partition = replicas_->GetPartition(tp);
       if (acks != 0 && acks != 1 && acks != -1) {
         out.error_code = KafkaErrorCode::kInvalidRequiredAcks;
+      } else if (topic.name == "__consumer_offsets") {
+        // Only the group coordinator writes there (Kafka: "Cannot append to internal topic").
+        out.error_code = KafkaErrorCode::kInvalidTopicException;
       } else if (state.request.transactional_id) {
         out.error_code = KafkaErrorCode::kUnsupportedForMessageFormat;
       } else if (partition == nullptr) {

@@ -105,16 +105,20 @@ awaitable<void> RunOnPool(asio::thread_pool* pool, const std::function<void()>* 
 }  // namespace
 
 struct KafkaServer::Impl {
-  Impl(const BrokerConfig& config, KafkaApis* apis, asio::io_context* io)
-      : config(config), apis(apis), io(*io), pool(static_cast<size_t>(config.num_io_threads)),
+  Impl(const BrokerConfig& config, KafkaApis* apis, GroupApis* groups, asio::io_context* io)
+      : config(config), apis(apis), groups(groups), io(*io), pool(static_cast<size_t>(config.num_io_threads)),
         admin_pool(2), acceptor(*io) {
     apis->SetBackgroundRunner([this](std::function<void()> job) {
+      asio::post(admin_pool, std::move(job));
+    });
+    groups->SetBackgroundRunner([this](std::function<void()> job) {
       asio::post(admin_pool, std::move(job));
     });
   }
 
   const BrokerConfig config;
   KafkaApis* const apis;
+  GroupApis* const groups;
   asio::io_context& io;
   asio::thread_pool pool;
   // Requests that wait for the controller (CreateTopics, DeleteTopics, auto-creation), so a
@@ -201,6 +205,7 @@ struct KafkaServer::Impl {
     };
     tcp::socket socket;
     std::string peer;
+    std::string client_host;  // "/127.0.0.1", as Kafka shows a member's host
     std::deque<std::shared_ptr<Response>> queue;  // in request order
     int64_t queued_bytes = 0;
     // Condition variables for coroutines on one strand: the waiter checks, then waits; a
@@ -237,6 +242,7 @@ struct KafkaServer::Impl {
     try {
       conn->peer = absl::StrCat(conn->socket.remote_endpoint().address().to_string(), ":",
                                 conn->socket.remote_endpoint().port());
+      conn->client_host = absl::StrCat("/", conn->socket.remote_endpoint().address().to_string());
     } catch (...) {
     }
     {
@@ -299,6 +305,8 @@ struct KafkaServer::Impl {
         KafkaApis::Outcome outcome;
         co_await HandleFetch(&h, &outcome);
         Complete(conn, response.get(), std::move(outcome));
+      } else if (GroupApis::Handles(h.api_key) && decodable) {
+        co_await StartGroupRequest(conn, response, &h);
       } else if (h.api_key == kafka::ApiKey::kMetadata && decodable) {
         // Answered as of its turn in the response order, as Kafka (one request at a time per
         // connection) answers it: an answer made while acks=all produces before it still wait
@@ -437,6 +445,25 @@ struct KafkaServer::Impl {
     Complete(conn, response, std::move(outcome));
   }
 
+  // A group request: its handler runs on the I/O pool, in arrival order; its answer (maybe much
+  // later: a parked JoinGroup) comes back to the connection's strand, and the reader moves on
+  // meanwhile.
+  awaitable<void> StartGroupRequest(Connection* conn, std::shared_ptr<Connection::Response> response,
+                                    const kafka::RequestHeader* header) {
+    auto owner = conn->shared_from_this();
+    GroupApis::Done done = [this, owner, response](KafkaApis::Outcome outcome) {
+      auto shared = std::make_shared<KafkaApis::Outcome>(std::move(outcome));
+      asio::post(owner->socket.get_executor(), [this, owner, response, shared] {
+        Complete(owner.get(), response.get(), std::move(*shared));
+      });
+    };
+    // The handler decodes the request before it returns: the frame is not needed after.
+    std::function<void()> work = [this, header, conn, &done] {
+      groups->Handle(*header, conn->client_host, done);
+    };
+    co_await RunOnPool(&pool, &work);
+  }
+
   awaitable<void> HandleFetch(const kafka::RequestHeader* header_ptr, KafkaApis::Outcome* result) {
     const kafka::RequestHeader& header = *header_ptr;
     using State = absl::StatusOr<KafkaApis::FetchState>;
@@ -489,8 +516,9 @@ struct KafkaServer::Impl {
   }
 };
 
-KafkaServer::KafkaServer(const BrokerConfig& config, KafkaApis* apis, asio::io_context* io)
-    : impl_(std::make_unique<Impl>(config, apis, io)) {}
+KafkaServer::KafkaServer(const BrokerConfig& config, KafkaApis* apis, GroupApis* groups,
+                         asio::io_context* io)
+    : impl_(std::make_unique<Impl>(config, apis, groups, io)) {}
 
 KafkaServer::~KafkaServer() { Stop(); }
 

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "broker/broker_config.h"
 #include "broker/kafka/kafka_apis.h"
+#include "broker/kafka/group_apis.h"
 
 namespace asio {
 class io_context;
@@ -28,7 +29,8 @@ class KafkaServer {
  public:
   // Connections run on `io` (the broker's network threads, net/network_threads.h), which must
   // outlive this server.
-  KafkaServer(const BrokerConfig& config, KafkaApis* apis, asio::io_context* io);
+  // Group requests go to `groups`.
+  KafkaServer(const BrokerConfig& config, KafkaApis* apis, GroupApis* groups, asio::io_context* io);
   ~KafkaServer();
 
   // Binds the listener.

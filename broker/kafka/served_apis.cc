@@ -15,9 +15,22 @@ constexpr ServedApi kServed[] = {
     {ApiKey::kFetch, 4, 4, 4},         // v4: the first that requires magic 2
     {ApiKey::kListOffsets, 1, 1, 1},   // librdkafka's OffsetTime feature needs 1
     {ApiKey::kMetadata, 0, 0, 4},      // max exactly 4: kafka-python infers (0,11) -> magic 2
+    // The group APIs: the non-flexible versions of consumer-groups.md §1.2 "Phase B" (static
+    // membership). OffsetCommit below 2 and OffsetFetch 0 kept offsets in ZooKeeper.
+    {ApiKey::kOffsetCommit, 2, 2, 7},
+    {ApiKey::kOffsetFetch, 1, 1, 3},
+    {ApiKey::kFindCoordinator, 0, 0, 2},
+    {ApiKey::kJoinGroup, 0, 0, 5},
+    {ApiKey::kHeartbeat, 0, 0, 3},
+    {ApiKey::kLeaveGroup, 0, 0, 3},
+    {ApiKey::kSyncGroup, 0, 0, 3},
+    {ApiKey::kDescribeGroups, 0, 0, 4},
+    {ApiKey::kListGroups, 0, 0, 2},
     {ApiKey::kApiVersions, 0, 0, 3},   // v3 is flexible
     {ApiKey::kCreateTopics, 0, 0, 3},
     {ApiKey::kDeleteTopics, 0, 0, 1},
+    {ApiKey::kDeleteGroups, 0, 0, 1},
+    {ApiKey::kOffsetDelete, 0, 0, 0},
 };
 
 constexpr bool EveryServedVersionHasACodec() {

@@ -20,15 +20,27 @@ using ::testing::ElementsAre;
 std::vector<ApiVersionRange> Advertised() { return MakeApiVersionsResponse().api_keys; }
 
 TEST(ServedApisTest, AdvertisedTableIsExactlyTheRecommendedOne) {
-  // §1.6 of the reference, without the group APIs. Each range is load-bearing: see §1.2/§6.
+  // §1.6 of the wire reference, with the group APIs of consumer-groups.md §1.2 (phase B). Each
+  // range is load-bearing: see §1.2/§6 of both.
   EXPECT_THAT(Advertised(),
               ElementsAre(ApiVersionRange{ApiKey::kProduce, 0, 3},
                           ApiVersionRange{ApiKey::kFetch, 4, 4},
                           ApiVersionRange{ApiKey::kListOffsets, 1, 1},
                           ApiVersionRange{ApiKey::kMetadata, 0, 4},
+                          ApiVersionRange{ApiKey::kOffsetCommit, 2, 7},
+                          ApiVersionRange{ApiKey::kOffsetFetch, 1, 3},
+                          ApiVersionRange{ApiKey::kFindCoordinator, 0, 2},
+                          ApiVersionRange{ApiKey::kJoinGroup, 0, 5},
+                          ApiVersionRange{ApiKey::kHeartbeat, 0, 3},
+                          ApiVersionRange{ApiKey::kLeaveGroup, 0, 3},
+                          ApiVersionRange{ApiKey::kSyncGroup, 0, 3},
+                          ApiVersionRange{ApiKey::kDescribeGroups, 0, 4},
+                          ApiVersionRange{ApiKey::kListGroups, 0, 2},
                           ApiVersionRange{ApiKey::kApiVersions, 0, 3},
                           ApiVersionRange{ApiKey::kCreateTopics, 0, 3},
-                          ApiVersionRange{ApiKey::kDeleteTopics, 0, 1}));
+                          ApiVersionRange{ApiKey::kDeleteTopics, 0, 1},
+                          ApiVersionRange{ApiKey::kDeleteGroups, 0, 1},
+                          ApiVersionRange{ApiKey::kOffsetDelete, 0, 0}));
 }
 
 TEST(ServedApisTest, NoAdvertisedVersionIsFlexibleExceptApiVersions3) {
@@ -62,7 +74,11 @@ TEST(ServedApisTest, ServedVersions) {
   EXPECT_FALSE(IsServed(ApiKey::kCreateTopics, 4));
   EXPECT_TRUE(IsServed(ApiKey::kDeleteTopics, 1));
   EXPECT_FALSE(IsServed(ApiKey::kDeleteTopics, 2));
-  EXPECT_FALSE(IsServed(ApiKey::kJoinGroup, 2));  // no groups yet
+  EXPECT_TRUE(IsServed(ApiKey::kJoinGroup, 0));   // v0: no rebalance timeout
+  EXPECT_TRUE(IsServed(ApiKey::kJoinGroup, 5));   // static membership
+  EXPECT_FALSE(IsServed(ApiKey::kJoinGroup, 6));  // flexible
+  EXPECT_FALSE(IsServed(ApiKey::kOffsetCommit, 1));
+  EXPECT_FALSE(IsServed(ApiKey::kOffsetFetch, 0));
   EXPECT_FALSE(IsServed(static_cast<ApiKey>(999), 0));
   // Every served version is advertised.
   for (int key = 0; key < 100; ++key) {

@@ -59,6 +59,30 @@ absl::Status DecodeRequest(ApiKey key, int16_t version, std::string_view body) {
     case ApiKey::kDeleteTopics:
       return DecodeAndReencode(DecodeDeleteTopicsRequest, EncodeDeleteTopicsRequest, body,
                                version);
+    case ApiKey::kFindCoordinator:
+      return DecodeAndReencode(DecodeFindCoordinatorRequest, EncodeFindCoordinatorRequest, body,
+                               version);
+    case ApiKey::kJoinGroup:
+      return DecodeAndReencode(DecodeJoinGroupRequest, EncodeJoinGroupRequest, body, version);
+    case ApiKey::kHeartbeat:
+      return DecodeAndReencode(DecodeHeartbeatRequest, EncodeHeartbeatRequest, body, version);
+    case ApiKey::kLeaveGroup:
+      return DecodeAndReencode(DecodeLeaveGroupRequest, EncodeLeaveGroupRequest, body, version);
+    case ApiKey::kSyncGroup:
+      return DecodeAndReencode(DecodeSyncGroupRequest, EncodeSyncGroupRequest, body, version);
+    case ApiKey::kOffsetCommit:
+      return DecodeAndReencode(DecodeOffsetCommitRequest, EncodeOffsetCommitRequest, body, version);
+    case ApiKey::kOffsetFetch:
+      return DecodeAndReencode(DecodeOffsetFetchRequest, EncodeOffsetFetchRequest, body, version);
+    case ApiKey::kDescribeGroups:
+      return DecodeAndReencode(DecodeDescribeGroupsRequest, EncodeDescribeGroupsRequest, body,
+                               version);
+    case ApiKey::kListGroups:
+      return DecodeAndReencode(DecodeListGroupsRequest, EncodeListGroupsRequest, body, version);
+    case ApiKey::kDeleteGroups:
+      return DecodeAndReencode(DecodeDeleteGroupsRequest, EncodeDeleteGroupsRequest, body, version);
+    case ApiKey::kOffsetDelete:
+      return DecodeAndReencode(DecodeOffsetDeleteRequest, EncodeOffsetDeleteRequest, body, version);
     default:
       return absl::InvalidArgumentError("unsupported api");
   }
@@ -83,6 +107,33 @@ absl::Status DecodeResponse(ApiKey key, int16_t version, std::string_view body) 
                                version);
     case ApiKey::kDeleteTopics:
       return DecodeAndReencode(DecodeDeleteTopicsResponse, EncodeDeleteTopicsResponse, body,
+                               version);
+    case ApiKey::kFindCoordinator:
+      return DecodeAndReencode(DecodeFindCoordinatorResponse, EncodeFindCoordinatorResponse, body,
+                               version);
+    case ApiKey::kJoinGroup:
+      return DecodeAndReencode(DecodeJoinGroupResponse, EncodeJoinGroupResponse, body, version);
+    case ApiKey::kHeartbeat:
+      return DecodeAndReencode(DecodeHeartbeatResponse, EncodeHeartbeatResponse, body, version);
+    case ApiKey::kLeaveGroup:
+      return DecodeAndReencode(DecodeLeaveGroupResponse, EncodeLeaveGroupResponse, body, version);
+    case ApiKey::kSyncGroup:
+      return DecodeAndReencode(DecodeSyncGroupResponse, EncodeSyncGroupResponse, body, version);
+    case ApiKey::kOffsetCommit:
+      return DecodeAndReencode(DecodeOffsetCommitResponse, EncodeOffsetCommitResponse, body,
+                               version);
+    case ApiKey::kOffsetFetch:
+      return DecodeAndReencode(DecodeOffsetFetchResponse, EncodeOffsetFetchResponse, body, version);
+    case ApiKey::kDescribeGroups:
+      return DecodeAndReencode(DecodeDescribeGroupsResponse, EncodeDescribeGroupsResponse, body,
+                               version);
+    case ApiKey::kListGroups:
+      return DecodeAndReencode(DecodeListGroupsResponse, EncodeListGroupsResponse, body, version);
+    case ApiKey::kDeleteGroups:
+      return DecodeAndReencode(DecodeDeleteGroupsResponse, EncodeDeleteGroupsResponse, body,
+                               version);
+    case ApiKey::kOffsetDelete:
+      return DecodeAndReencode(DecodeOffsetDeleteResponse, EncodeOffsetDeleteResponse, body,
                                version);
     default:
       return absl::InvalidArgumentError("unsupported api");
@@ -161,6 +212,74 @@ const std::string& FakeRecords() {
   return *records;
 }
 
+// The consumer-group APIs, each at its highest codec version (every field present).
+void GroupRequestSamples(std::vector<Sample>& samples) {
+  samples.push_back(RequestSample(ApiKey::kFindCoordinator, 2, EncodeFindCoordinatorRequest,
+                                  FindCoordinatorRequest{"group-1", 0}));
+  JoinGroupRequest join{"g", 45000, 300000, "", "i1", "consumer", {{"range", "ab"}, {"rr", ""}}};
+  samples.push_back(RequestSample(ApiKey::kJoinGroup, 5, EncodeJoinGroupRequest, join));
+  samples.push_back(RequestSample(ApiKey::kHeartbeat, 3, EncodeHeartbeatRequest,
+                                  HeartbeatRequest{"g", 1, "m1", "i1"}));
+  LeaveGroupRequest leave;
+  leave.group_id = "g";
+  leave.members = {{"m1", std::nullopt}, {"", "i2"}};
+  samples.push_back(RequestSample(ApiKey::kLeaveGroup, 3, EncodeLeaveGroupRequest, leave));
+  SyncGroupRequest sync{"g", 1, "m1", "i1", {{"m1", "ab"}, {"m2", ""}}};
+  samples.push_back(RequestSample(ApiKey::kSyncGroup, 3, EncodeSyncGroupRequest, sync));
+  OffsetCommitRequest commit{"g", 1, "m1", "i1", -1, {{"t", {{0, 42, 5, "m"}, {1, 7, -1, {}}}}}};
+  samples.push_back(RequestSample(ApiKey::kOffsetCommit, 7, EncodeOffsetCommitRequest, commit));
+  commit.group_instance_id.reset();
+  samples.push_back(RequestSample(ApiKey::kOffsetCommit, 2, EncodeOffsetCommitRequest, commit));
+  OffsetFetchRequest fetch{"g", std::vector<OffsetFetchRequestTopic>{{"t", {0, 1}}, {"u", {}}}};
+  samples.push_back(RequestSample(ApiKey::kOffsetFetch, 3, EncodeOffsetFetchRequest, fetch));
+  samples.push_back(RequestSample(ApiKey::kOffsetFetch, 3, EncodeOffsetFetchRequest,
+                                  OffsetFetchRequest{"g", std::nullopt}));
+  samples.push_back(RequestSample(ApiKey::kDescribeGroups, 4, EncodeDescribeGroupsRequest,
+                                  DescribeGroupsRequest{{"g", "h"}, true}));
+  samples.push_back(
+      RequestSample(ApiKey::kListGroups, 2, EncodeListGroupsRequest, ListGroupsRequest{}));
+  samples.push_back(RequestSample(ApiKey::kDeleteGroups, 1, EncodeDeleteGroupsRequest,
+                                  DeleteGroupsRequest{{"a", "bc"}}));
+  samples.push_back(RequestSample(ApiKey::kOffsetDelete, 0, EncodeOffsetDeleteRequest,
+                                  OffsetDeleteRequest{"g", {{"t", {{0}, {1}}}}}));
+}
+
+void GroupResponseSamples(std::vector<Sample>& samples) {
+  samples.push_back(ResponseSample(
+      ApiKey::kFindCoordinator, 2, EncodeFindCoordinatorResponse,
+      FindCoordinatorResponse{0, KafkaErrorCode::kCoordinatorNotAvailable, "x", -1, "", -1}));
+  JoinGroupResponse join{0, KafkaErrorCode::kNone, 1, "range", "m1", "m1",
+                         {{"m1", "i1", "ab"}, {"m2", std::nullopt, ""}}};
+  samples.push_back(ResponseSample(ApiKey::kJoinGroup, 5, EncodeJoinGroupResponse, join));
+  samples.push_back(ResponseSample(ApiKey::kHeartbeat, 3, EncodeHeartbeatResponse,
+                                   HeartbeatResponse{0, KafkaErrorCode::kRebalanceInProgress}));
+  LeaveGroupResponse leave{0, KafkaErrorCode::kNone,
+                           {{"m1", std::nullopt, KafkaErrorCode::kNone},
+                            {"", "i2", KafkaErrorCode::kUnknownMemberId}}};
+  samples.push_back(ResponseSample(ApiKey::kLeaveGroup, 3, EncodeLeaveGroupResponse, leave));
+  samples.push_back(ResponseSample(ApiKey::kSyncGroup, 3, EncodeSyncGroupResponse,
+                                   SyncGroupResponse{0, KafkaErrorCode::kNone, "ab"}));
+  OffsetCommitResponse commit{
+      0, {{"t", {{0, KafkaErrorCode::kNone}, {1, KafkaErrorCode::kIllegalGeneration}}}}};
+  samples.push_back(ResponseSample(ApiKey::kOffsetCommit, 7, EncodeOffsetCommitResponse, commit));
+  OffsetFetchResponse fetch{0, {{"t", {{0, 42, "m", KafkaErrorCode::kNone}, {1, -1, "", {}}}}},
+                            KafkaErrorCode::kNone};
+  samples.push_back(ResponseSample(ApiKey::kOffsetFetch, 3, EncodeOffsetFetchResponse, fetch));
+  samples.push_back(ResponseSample(ApiKey::kOffsetFetch, 1, EncodeOffsetFetchResponse, fetch));
+  DescribedGroup group{KafkaErrorCode::kNone, "g", "Stable", "consumer", "range",
+                       {{"m1", "i1", "c", "/127.0.0.1", "ab", "cd"}}, INT32_MIN};
+  samples.push_back(ResponseSample(ApiKey::kDescribeGroups, 4, EncodeDescribeGroupsResponse,
+                                   DescribeGroupsResponse{0, {group}}));
+  samples.push_back(ResponseSample(ApiKey::kListGroups, 2, EncodeListGroupsResponse,
+                                   ListGroupsResponse{0, KafkaErrorCode::kNone,
+                                                      {{"g", "consumer"}, {"o", ""}}}));
+  samples.push_back(ResponseSample(ApiKey::kDeleteGroups, 1, EncodeDeleteGroupsResponse,
+                                   DeleteGroupsResponse{0, {{"a", KafkaErrorCode::kNone}}}));
+  OffsetDeleteResponse del{KafkaErrorCode::kNone, 0,
+                           {{"t", {{0, KafkaErrorCode::kGroupSubscribedToTopic}}}}};
+  samples.push_back(ResponseSample(ApiKey::kOffsetDelete, 0, EncodeOffsetDeleteResponse, del));
+}
+
 std::vector<Sample> RequestSamples() {
   std::vector<Sample> samples;
   for (int16_t v = 0; v <= 3; ++v) {
@@ -206,6 +325,7 @@ std::vector<Sample> RequestSamples() {
     samples.push_back(RequestSample(ApiKey::kDeleteTopics, v, EncodeDeleteTopicsRequest,
                                     DeleteTopicsRequest{{"a", "bc"}, 5000}));
   }
+  GroupRequestSamples(samples);
   return samples;
 }
 
@@ -258,6 +378,7 @@ std::vector<Sample> ResponseSamples() {
   for (int16_t v = 0; v <= 1; ++v) {
     samples.push_back(ResponseSample(ApiKey::kDeleteTopics, v, EncodeDeleteTopicsResponse, del));
   }
+  GroupResponseSamples(samples);
   return samples;
 }
 

@@ -33,6 +33,26 @@ from kafka.protocol.types import (Array, Boolean, Bytes, Int8, Int16, Int32, Int
 # Values Gregor's codec rejects on purpose (the schema's values= checks), by field path.
 ALLOWED = {("FetchRequest", "isolation_level"): (0, 1)}
 
+# Bugs of kafka-python 2.0.2's protocol classes, where Kafka's message JSONs (the truth, and
+# Gregor's schema) say otherwise: (message, version) -> the kafka-python class (module, name) to
+# check against instead, or None to skip that version (listed in the output).
+KAFKA_PYTHON_BUGS = {
+    # DescribeGroupsRequest_v3.RESPONSE_TYPE is DescribeGroupsResponse_v2, which lacks v3's
+    # authorized_operations (int32 after members, per group); and DescribeGroupsResponse_v3
+    # itself loses it too: a misplaced parenthesis makes it a third item of the ('groups', ...)
+    # pair, which Schema's zip() drops. Its admin client asks for one group per request and
+    # ignores unread bytes, so the 4 bytes go unnoticed there.
+    ("DescribeGroupsResponse", 3): None,
+    # ListGroupsRequest_v2 claims API_VERSION = 1 (so kafka-python sends v1 when it means v2, and
+    # the version index below files it under v1, which has the same schema); its classes for v2
+    # are otherwise right.
+    ("ListGroupsRequest", 2): ("kafka.protocol.admin", "ListGroupsRequest_v2"),
+    ("ListGroupsResponse", 2): ("kafka.protocol.admin", "ListGroupsResponse_v2"),
+    # GroupCoordinatorResponse_v1 lacks throttle_time_ms, which FindCoordinatorResponse.json has
+    # first from v1 on. kafka-python itself only ever sends v0 and has no right class for v1.
+    ("FindCoordinatorResponse", 1): None,
+}
+
 
 def kafka_python_classes():
     """{(api_key, version, is_request): class} for every Request/Response kafka-python has."""
@@ -172,9 +192,17 @@ def main():
     failures = []
     covered, uncovered = [], []
     total = 0
+    skipped = []
     for name, key, is_request, low, high in tool.messages():
         for version in range(low, high + 1):
             cls = classes.get((key, version, is_request))
+            if (name, version) in KAFKA_PYTHON_BUGS:
+                replacement = KAFKA_PYTHON_BUGS[(name, version)]
+                if replacement is None:
+                    skipped.append("%s v%d" % (name, version))
+                    continue
+                module, class_name = replacement
+                cls = getattr(importlib.import_module(module), class_name)
             if cls is None:
                 uncovered.append("%s v%d" % (name, version))
                 continue
@@ -185,6 +213,8 @@ def main():
     print("  covered: " + ", ".join(covered))
     if uncovered:
         print("  not in kafka-python 2.0.2: " + ", ".join(uncovered))
+    if skipped:
+        print("  skipped (kafka-python 2.0.2 bugs, KAFKA_PYTHON_BUGS): " + ", ".join(skipped))
     for f in failures:
         print("FAIL: " + f, file=sys.stderr)
     if failures:

@@ -1,5 +1,5 @@
-// Byte-string helpers for the Kafka protocol tests: hex in and out, and encoding a message into
-// one flat string.
+// Byte-string helpers for the Kafka protocol tests: hex in and out, encoding a message into one
+// flat string, and the golden-bytes check.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/kafka/wire.h"
 #include "gtest/gtest.h"
 
@@ -68,6 +69,18 @@ std::string EncodeToString(absl::Status (*encode)(const T&, int16_t, Writer&), c
   absl::StatusOr<std::string> flat = w.Flatten();
   EXPECT_TRUE(flat.ok()) << flat.status();
   return flat.ok() ? *flat : std::string();
+}
+
+// Golden check: `message` encodes to exactly `hex`, and `hex` decodes back to `message`.
+template <typename T>
+void ExpectGolden(absl::Status (*encode)(const T&, int16_t, Writer&),
+                  absl::StatusOr<T> (*decode)(std::string_view, int16_t), const T& message,
+                  int16_t version, std::string_view hex) {
+  std::string golden = Hex(hex);
+  EXPECT_EQ(ToHex(EncodeToString(encode, message, version)), ToHex(golden)) << "v" << version;
+  absl::StatusOr<T> decoded = decode(golden, version);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, message) << "v" << version;
 }
 
 }  // namespace gregor::kafka::testing
