@@ -8,6 +8,8 @@
 #include <iostream>
 #include <set>
 #include <sstream>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -15,6 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "tools/group_watch.h"
+#include "tools/kafka_client.h"
 
 namespace gregor::tools {
 namespace {
@@ -134,7 +138,22 @@ int RunClusterWatch(const ClusterOptions& o, std::ostream& out, std::ostream& er
   int64_t last_offset = 0;  // events at or below it were printed already (reconnects repeat them)
   bool first = true;
   std::string last_controller;
-  out << "Watching cluster events (Ctrl-C to stop)...\n" << std::flush;
+  // Two sources print: the controller's event stream (here) and the group watcher (its thread).
+  std::mutex out_mu;
+  auto emit = [&](const std::string& line) {
+    std::lock_guard lock(out_mu);
+    out << line << "\n" << std::flush;
+  };
+  emit("Watching cluster events (Ctrl-C to stop)...");
+  std::unique_ptr<GroupWatcher> groups;
+  auto start_groups = [&] {
+    if (groups || o.no_groups) return;
+    groups = std::make_unique<GroupWatcher>(
+        o.cluster.bootstrap_server, !o.no_initial_state, [&](int64_t ts, const std::string& line) {
+          emit(absl::StrCat(FormatTime(ts), "  ", line));
+        });
+    groups->Start();
+  };
   while (absl::Now() < stop_at && (o.max_events == 0 || events < o.max_events)) {
     // Ask the quorum which member is active; any member serves the stream.
     auto d = client->Call(&Controller::Stub::DescribeCluster, controller::DescribeClusterRequest{},
@@ -144,15 +163,15 @@ int RunClusterWatch(const ClusterOptions& o, std::ostream& out, std::ostream& er
         err << ControllerUnreachable(o.cluster, d.status()) << "\n";
         return 1;
       }
-      out << FormatTime(absl::ToUnixMillis(absl::Now())) << "  (controller unreachable, retrying)\n"
-          << std::flush;
+      emit(absl::StrCat(FormatTime(absl::ToUnixMillis(absl::Now())), "  (controller unreachable, retrying)"));
       std::this_thread::sleep_for(std::chrono::milliseconds(500));  // retry pace
       continue;
     }
+    start_groups();
     std::string address = client->CurrentAddress();
     if (address != last_controller && d->active_controller_id() >= 0) {
-      out << FormatTime(absl::ToUnixMillis(absl::Now())) << "  active controller: "
-          << d->active_controller_id() << " (term " << d->controller_term() << ")\n" << std::flush;
+      emit(absl::StrCat(FormatTime(absl::ToUnixMillis(absl::Now())), "  active controller: ",
+                        d->active_controller_id(), " (term ", d->controller_term(), ")"));
       last_controller = address;
     }
     grpc::ClientContext context;
@@ -168,10 +187,9 @@ int RunClusterWatch(const ClusterOptions& o, std::ostream& out, std::ostream& er
         bool state = e.kind() == "broker_state" || e.kind() == "partition_state";
         if (!state && e.offset() <= printed_up_to) continue;
         if (!state) last_offset = std::max(last_offset, e.offset());
-        out << FormatTime(e.timestamp_ms()) << "  " << (state ? "[now] " : "") << e.text() << "\n";
+        emit(absl::StrCat(FormatTime(e.timestamp_ms()), "  ", state ? "[now] " : "", e.text()));
         ++events;
       }
-      out << std::flush;
       if (o.max_events > 0 && events >= o.max_events) {
         context.TryCancel();
         break;
@@ -180,10 +198,11 @@ int RunClusterWatch(const ClusterOptions& o, std::ostream& out, std::ostream& er
     (void)reader->Finish();
     first = false;
     if (absl::Now() >= stop_at || (o.max_events > 0 && events >= o.max_events)) break;
-    out << FormatTime(absl::ToUnixMillis(absl::Now()))
-        << "  (event stream from the controller ended; reconnecting)\n" << std::flush;
+    emit(absl::StrCat(FormatTime(absl::ToUnixMillis(absl::Now())),
+                      "  (event stream from the controller ended; reconnecting)"));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // reconnect pace
   }
+  if (groups) groups->Stop();
   return 0;
 }
 
@@ -196,7 +215,8 @@ void AddClusterCommands(CLI::App& app, int* exit_code) {
                     "Controller quorum member(s), host:port[,host:port]")
         ->capture_default_str();
     cmd->add_option("--bootstrap-server", o->cluster.bootstrap_server,
-                    "Accepted for symmetry with other commands (cluster views use the controller)");
+                    "Brokers (watch: where consumer groups are followed; other views use the "
+                    "controller)");
     cmd->add_option("--timeout-ms", o->timeout_ms, "How long to wait for the controller")
         ->capture_default_str();
   };
@@ -221,6 +241,8 @@ void AddClusterCommands(CLI::App& app, int* exit_code) {
   watch->add_option("--max-events", o->max_events, "Stop after this many events");
   watch->add_option("--duration-s", o->duration_s, "Stop after this many seconds");
   watch->add_flag("--no-initial-state", o->no_initial_state, "Only new events");
+  watch->add_flag("--no-groups", o->no_groups,
+                  "Leave out consumer-group events (rebalances, coordinator moves)");
   watch->callback([o, exit_code] { *exit_code = RunClusterWatch(*o, std::cout, std::cerr); });
 }
 

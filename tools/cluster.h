@@ -18,6 +18,7 @@ struct ClusterOptions {
   int max_events = 0;
   int duration_s = 0;
   bool no_initial_state = false;
+  bool no_groups = false;  // watch: leave out consumer-group events
   // health: keep asking for up to this many seconds until healthy (0: answer at once).
   int wait_s = 0;
 };

@@ -207,13 +207,6 @@ int RunConsume(const ConsumeOptions& given, std::ostream& out, std::ostream& err
     err << "error: " << s.message() << "\n";
     return 2;
   };
-  if (!options.group.empty()) {
-    return fail(absl::UnimplementedError(
-        "consumer groups are not supported yet (--group " + options.group +
-        "): Gregor brokers do not implement the group protocol. Leave out --group: the consumer "
-        "then reads every partition (or --partition N) from --offset/--from-beginning without "
-        "committing offsets."));
-  }
   if (auto s = TakeFormatterProperties(&options); !s.ok()) return fail(s);
   std::optional<MessageFormat> format;
   if (!options.format.empty()) {
@@ -222,6 +215,31 @@ int RunConsume(const ConsumeOptions& given, std::ostream& out, std::ostream& err
     format = std::move(*f);
   }
   options.key_separator = Unescape(options.key_separator);
+
+  const bool in_group = !options.group.empty();
+  std::string reset = options.reset;
+  if (in_group) {
+    if (options.partition >= 0 || !options.offset.empty()) {
+      return fail(absl::InvalidArgumentError(
+          "--partition and --offset read without a group: a group's members get their partitions "
+          "from the group and start at its committed offsets (--reset earliest|latest|none for "
+          "partitions without one)"));
+    }
+    if (options.from_beginning && !reset.empty() && reset != "earliest") {
+      return fail(absl::InvalidArgumentError(
+          "--from-beginning means --reset earliest; use one of them"));
+    }
+    if (options.from_beginning) reset = "earliest";
+    if (reset.empty()) reset = "latest";
+    if (reset != "earliest" && reset != "latest" && reset != "none") {
+      return fail(absl::InvalidArgumentError(absl::StrCat(
+          "bad --reset '", reset, "': use earliest, latest or none")));
+    }
+  } else if (!reset.empty()) {
+    return fail(absl::InvalidArgumentError(
+        "--reset applies to a consumer group (--group G); without one use --from-beginning or "
+        "--offset"));
+  }
 
   // Where to start: a logical offset for every partition, or one absolute offset.
   int64_t start = RD_KAFKA_OFFSET_END;
@@ -261,6 +279,14 @@ int RunConsume(const ConsumeOptions& given, std::ostream& out, std::ostream& err
       {"auto.offset.reset", "error"},         // never skip silently
       {"allow.auto.create.topics", "false"},
   };
+  if (in_group) {
+    // A member of the group: partitions from the group, committed offsets to start from, and
+    // commits (every 5 s and at exit) of what was printed — each message's offset is stored
+    // only after its line is written.
+    settings[0] = {"group.id", options.group};
+    settings[1] = {"enable.auto.commit", "true"};
+    settings[5] = {"auto.offset.reset", reset == "none" ? "error" : reset};
+  }
   auto client = KafkaClient::Create(RD_KAFKA_CONSUMER, options.client, settings);
   if (!client.ok()) return fail(client.status());
   rd_kafka_t* rk = (*client)->get();
@@ -284,15 +310,25 @@ int RunConsume(const ConsumeOptions& given, std::ostream& out, std::ostream& err
     }
   }
 
-  std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter> assignment(
-      rd_kafka_topic_partition_list_new(topic->partitions));
-  for (int32_t p = 0; p < topic->partitions; ++p) {
-    if (options.partition >= 0 && p != options.partition) continue;
-    rd_kafka_topic_partition_list_add(assignment.get(), options.topic.c_str(), p)->offset = start;
-  }
   rd_kafka_poll_set_consumer(rk);  // errors and messages through rd_kafka_consumer_poll
-  if (rd_kafka_resp_err_t e = rd_kafka_assign(rk, assignment.get()); e) {
-    return fail(absl::InternalError(absl::StrCat("cannot assign the partitions: ", rd_kafka_err2str(e))));
+  if (in_group) {
+    std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter> topics(
+        rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(topics.get(), options.topic.c_str(), RD_KAFKA_PARTITION_UA);
+    if (rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics.get()); e) {
+      return fail(absl::InternalError(absl::StrCat("cannot join group '", options.group,
+                                                   "': ", rd_kafka_err2str(e))));
+    }
+  } else {
+    std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter> assignment(
+        rd_kafka_topic_partition_list_new(topic->partitions));
+    for (int32_t p = 0; p < topic->partitions; ++p) {
+      if (options.partition >= 0 && p != options.partition) continue;
+      rd_kafka_topic_partition_list_add(assignment.get(), options.topic.c_str(), p)->offset = start;
+    }
+    if (rd_kafka_resp_err_t e = rd_kafka_assign(rk, assignment.get()); e) {
+      return fail(absl::InternalError(absl::StrCat("cannot assign the partitions: ", rd_kafka_err2str(e))));
+    }
   }
 
   int64_t count = 0;
@@ -325,6 +361,9 @@ int RunConsume(const ConsumeOptions& given, std::ostream& out, std::ostream& err
                                    : std::string("consumer");
       std::string text = rd_kafka_message_errstr(msg.get());
       if (IsFatal(msg->err)) {
+        if (in_group && msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+          text += absl::StrCat(" (group '", options.group, "' has no committed offset here and --reset none was given)");
+        }
         err << "error: " << where << ": " << text << "\n";
         status = 1;
         break;
@@ -342,8 +381,15 @@ int RunConsume(const ConsumeOptions& given, std::ostream& out, std::ostream& err
     }
     line.push_back('\n');
     out.write(line.data(), static_cast<std::streamsize>(line.size()));
+    if (in_group) rd_kafka_offset_store(msg->rkt, msg->partition, msg->offset);  // stores offset+1
   }
   out.flush();
+  if (in_group) {
+    // Leaves the group and commits what was printed.
+    if (rd_kafka_resp_err_t e = rd_kafka_consumer_close(rk); e) {
+      err << "warning: leaving group '" << options.group << "': " << rd_kafka_err2str(e) << "\n";
+    }
+  }
   err << "Processed a total of " << count << " message" << (count == 1 ? "" : "s") << "\n";
   return status;
 }
@@ -353,13 +399,15 @@ void AddConsumeCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "consume",
       "Print committed messages of TOPIC, one per line (like kafka-console-consumer.sh).\n"
-      "Every partition (or --partition N) is assigned explicitly: no consumer group, no "
-      "committed offsets. Runs until Ctrl-C, --max-messages or --timeout-ms.\n"
+      "Without --group every partition (or --partition N) is assigned explicitly and nothing is "
+      "committed; with --group G it consumes as a member of group G and commits its progress. "
+      "Runs until Ctrl-C, --max-messages or --timeout-ms.\n"
       "Exit status: 0 stopped normally, 1 error while reading, 2 could not start.");
   cmd->footer(
       "Examples:\n"
       "  gregor consume orders --from-beginning --max-messages 10\n"
       "  gregor consume orders --partition 0 --offset 42 --print-key --print-offset\n"
+      "  gregor consume orders --group billing --from-beginning   # resumes where billing left off\n"
       "  gregor consume orders --from-beginning --timeout-ms 2000 "
       "--format '{partition}/{offset} {key}={value}'");
   cmd->add_option("topic", options->topic, "Topic to read")->required();
@@ -374,7 +422,12 @@ void AddConsumeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--partition,-p", options->partition, "Read only this partition")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--group,-g", options->group,
-                  "Consumer group (not supported yet: fails with an explanation)");
+                  "Consume as a member of this consumer group: partitions shared with the other "
+                  "members, starting at the group's committed offsets, committing what is printed");
+  cmd->add_option("--reset", options->reset,
+                  "With --group, where partitions without a committed offset start: earliest, "
+                  "latest (default) or none (an error); --from-beginning = --reset earliest")
+      ->type_name("earliest|latest|none");
   cmd->add_option("--max-messages,-n", options->max_messages, "Stop after N messages")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--timeout-ms,--timeout", options->timeout_ms,

@@ -1,6 +1,7 @@
 // `gregor consume TOPIC`: the console consumer. Reads committed messages from every partition
-// of a topic (or one, --partition), assigned explicitly — no consumer group — and prints them
-// as text, with Kafka's print.* choices or a --format template.
+// of a topic (or one, --partition), assigned explicitly, or as a member of a consumer group
+// (--group, committing what it printed), and prints them as text, with Kafka's print.* choices
+// or a --format template.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +20,8 @@ namespace gregor::tools {
 struct ConsumeOptions {
   ClientOptions client;
   std::string topic;
-  std::string group;           // accepted for familiarity; refused (no group support yet)
+  std::string group;           // consume as a member of this group ("": assign, no commits)
+  std::string reset;           // with group: earliest, latest or none ("": latest)
   bool from_beginning = false;
   std::string offset;          // "" (latest), "earliest", "latest" or a number
   int32_t partition = -1;      // -1: every partition
@@ -37,7 +39,7 @@ struct ConsumeOptions {
 
 // Returns the exit status: 0 when it stopped normally (--max-messages reached, --timeout-ms
 // without a message, or Ctrl-C); 1 on an error while reading; 2 when it could not start (bad
-// option values, --group, no broker, unknown topic or partition, offset out of range).
+// option values, no broker, unknown topic or partition, offset out of range).
 // Messages go to `out`, one per line; errors and "Processed a total of N messages" to `err`.
 int RunConsume(const ConsumeOptions& options, std::ostream& out, std::ostream& err);
 

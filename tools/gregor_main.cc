@@ -6,6 +6,7 @@
 
 #include "tools/cluster.h"
 #include "tools/consume.h"
+#include "tools/group.h"
 #include "tools/log_dump.h"
 #include "tools/perf.h"
 #include "tools/produce.h"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   AddLogCommands(app, &exit_code);
   gregor::tools::AddProduceCommand(app, &exit_code);
   gregor::tools::AddConsumeCommand(app, &exit_code);
+  gregor::tools::AddGroupCommands(app, &exit_code);
   gregor::tools::AddPerfCommands(app, &exit_code);
   gregor::tools::AddTopicCommands(app, &exit_code);
   gregor::tools::AddClusterCommands(app, &exit_code);
