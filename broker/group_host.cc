@@ -103,6 +103,20 @@ void GroupHost::UpdatePartitionCount() {
   }
 }
 
+void GroupHost::ForgetDeletedTopics() {
+  auto image = cluster_->image();
+  if (image == last_image_) return;
+  last_image_ = image;
+  std::set<std::string> gone;
+  for (const auto& [name, id] : topic_ids_) {
+    const metadata::TopicState* t = image->FindTopic(name);
+    if (t == nullptr || t->topic_id != id) gone.insert(name);
+  }
+  topic_ids_.clear();
+  for (const auto& [name, t] : image->topics()) topic_ids_[name] = t.topic_id;
+  if (!gone.empty()) coordinator_.RemoveOffsetsOfTopics(gone);
+}
+
 // ---- leadership ---------------------------------------------------------------------------------
 
 void GroupHost::OnRoleChange(const std::shared_ptr<Partition>& partition,
@@ -218,6 +232,7 @@ void GroupHost::LoadPartition(int32_t index, int32_t leader_epoch) {
       return;
     }
     coordinator_.Load(index, std::move(loaded));
+    coordinator_.RemoveOffsetsOfDeletedTopics();  // topics deleted while another broker led it
   }
   Wake();
   log->log(groups > 0 || skipped > 0 ? spdlog::level::info : spdlog::level::debug,
@@ -296,6 +311,8 @@ void GroupHost::Run() {
     for (const PendingWrite& w : pending_) {
       if (!w.ready && watched.insert(w.tp).second) replicas_->AddWaiter(w.tp, waiter);
     }
+    replicas_->AddMetadataWaiter(waiter);
+    ForgetDeletedTopics();
     CompleteWrites();
     coordinator_.Tick();
     const int64_t now = clock_->SteadyMs();

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -70,6 +71,8 @@ class GroupHost : private group::OffsetsStore {
   void CompleteWrites();
   bool TopicExists(const std::string& topic, int32_t partition) const;
   void UpdatePartitionCount();
+  // Under mu_: offsets of topics deleted (or deleted and re-created) since the last image go.
+  void ForgetDeletedTopics();
   void Wake();
   void NotifyAppended(const std::vector<storage::TopicPartition>& appended);
 
@@ -86,6 +89,8 @@ class GroupHost : private group::OffsetsStore {
   bool woken_ = false;
   bool stopping_ = false;
   int64_t next_expiry_ms_ = 0;
+  std::shared_ptr<const metadata::MetadataImage> last_image_;
+  std::map<std::string, std::string> topic_ids_;  // name -> id, as of last_image_
   std::thread worker_;
 
   std::mutex load_mu_;

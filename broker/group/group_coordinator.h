@@ -177,6 +177,9 @@ class GroupCoordinator {
                      std::function<void(KafkaErrorCode, const std::vector<KafkaErrorCode>&)> done);
   // Offsets of topics that no longer exist go (with tombstones).
   void RemoveOffsetsOfDeletedTopics();
+  // Offsets of these topics go (deleted, or deleted and created again: a new topic of the same
+  // name must not inherit them).
+  void RemoveOffsetsOfTopics(const std::set<std::string>& topics);
 
   // ---- views ------------------------------------------------------------------------------------
   // Groups this broker coordinates; COORDINATOR_LOAD_IN_PROGRESS while a partition loads.
@@ -231,6 +234,7 @@ class GroupCoordinator {
   void Emit(const Group& g, const std::string& what, const std::string& reason = "");
 
   // Offsets (group_offsets.cc).
+  void RemoveOffsetsIf(const std::function<bool(const TopicPartitionKey&)>& gone);
   void WriteTombstones(const std::string& group_id, std::vector<OffsetsStore::Record> records);
 
   const GroupConfig config_;

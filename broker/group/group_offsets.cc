@@ -210,10 +210,18 @@ void GroupCoordinator::DeleteOffsets(const std::string& group_id,
 }
 
 void GroupCoordinator::RemoveOffsetsOfDeletedTopics() {
+  RemoveOffsetsIf([this](const TopicPartitionKey& tp) { return !topic_exists_(tp.topic, tp.partition); });
+}
+
+void GroupCoordinator::RemoveOffsetsOfTopics(const std::set<std::string>& topics) {
+  RemoveOffsetsIf([&](const TopicPartitionKey& tp) { return topics.count(tp.topic) > 0; });
+}
+
+void GroupCoordinator::RemoveOffsetsIf(const std::function<bool(const TopicPartitionKey&)>& gone) {
   for (const auto& [id, g] : groups_) {
     std::vector<OffsetsStore::Record> records;
     for (auto it = g->offsets.begin(); it != g->offsets.end();) {
-      if (topic_exists_(it->first.topic, it->first.partition)) {
+      if (!gone(it->first)) {
         ++it;
         continue;
       }

@@ -237,8 +237,13 @@ class FetcherManager::Fetcher {
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return false;
-      absl::MutexLock send(&send_mu_);
-      if (!connection_.Send(replica_wire::EncodeFetch(request))) return false;
+      {
+        // Released before SendWakeLocked below takes it again (holding it there locked the
+        // same mutex twice: the fetcher thread hung — or, with abseil's deadlock detection,
+        // the broker aborted — whenever a partition was added while a request was being built).
+        absl::MutexLock send(&send_mu_);
+        if (!connection_.Send(replica_wire::EncodeFetch(request))) return false;
+      }
       outstanding_ = true;
       woken_ = false;
       // A partition added between building the request and now is not in it.

@@ -67,6 +67,9 @@ controller.quorum.voters=$(voters)
 num.partitions=3
 default.replication.factor=3
 replica.lag.time.max.ms=10000
+# A new consumer group forms at once instead of waiting 3 s for more members (Kafka's own
+# development config does the same).
+group.initial.rebalance.delay.ms=0
 CFG
   done
 }

@@ -183,6 +183,14 @@ TEST_F(GroupFixture, OffsetsGoWithTheirTopic) {
   EXPECT_FALSE(store_.written.back().records[0].value.has_value());
 }
 
+TEST_F(GroupFixture, ARecreatedTopicDoesNotInheritOffsets) {
+  Commit("", -1, 1, "t", 0);
+  Commit("", -1, 2, "u", 0);
+  c().RemoveOffsetsOfTopics({"t"});  // the host saw "t" get a new topic id
+  EXPECT_EQ(Committed("t", 0), -1);
+  EXPECT_EQ(Committed("u", 0), 2);
+}
+
 TEST_F(GroupFixture, LoadRebuildsStableGroupsWithFreshSessions) {
   auto [a, gen] = StableSingle();
   Commit(a, gen, 11);
