@@ -39,8 +39,7 @@ def produce_all(p, topic, messages, timeout=30):
 
 def consumer(cluster, **conf):
     # confluent-kafka's Consumer refuses to start without a group.id, but with assign() (no
-    # subscribe) and no commits librdkafka never uses the group protocol (the broker does not
-    # advertise FindCoordinator yet, so it would not even look for a coordinator).
+    # subscribe) and no commits librdkafka never joins the group (test_groups.py covers groups).
     c = {"bootstrap.servers": cluster.bootstrap, "group.id": "gregor-compat-unused",
          "enable.auto.commit": False, "enable.auto.offset.store": False,
          "enable.partition.eof": True, "socket.timeout.ms": 10000}

@@ -2,8 +2,9 @@
 
 * `cluster`: one GregorCluster (1 controller + 3 brokers) per test module. A module can set
   GREGOR_BROKER_OVERRIDES = {"key": "value"} to pass extra broker --override options.
-* When a test fails, the tails of the cluster's process logs are attached to its report (shown
-  in pytest's failure output) and the cluster's temp directory is kept.
+* When a test fails, the tails of the cluster's process logs (and, for the group tests, what each
+  group member process printed) are attached to its report (shown in pytest's failure output)
+  and the cluster's temp directory is kept.
 """
 
 import os
@@ -40,3 +41,6 @@ def pytest_runtest_makereport(item, call):
     if module is not None:
         module._gregor_failed = True
     report.sections.append(("gregor cluster logs", c.log_tails()))
+    members = item.funcargs.get("members")  # test_groups*.py: the group member processes
+    if members is not None and hasattr(members, "describe"):
+        report.sections.append(("group members", members.describe()))
