@@ -299,8 +299,13 @@ def test_errors(topic):
                  "produce --header without =", rc=2)
     expect_error(["produce", topic, "--file", "/nonexistent/input.txt"],
                  r"cannot open --file /nonexistent/input.txt", "produce --file missing", rc=2)
-    expect_error(["consume", topic, "--group", "g1"], r"consumer groups are not supported yet",
-                 "consume --group", rc=2)
+    expect_error(["consume", topic, "--group", "g1", "--partition", "0"],
+                 r"--partition and --offset read without a group", "consume --group --partition",
+                 rc=2)
+    expect_error(["consume", topic, "--group", "g1", "--reset", "sideways"],
+                 r"bad --reset 'sideways'", "consume --group --reset sideways", rc=2)
+    expect_error(["consume", topic, "--reset", "earliest"], r"--reset applies to a consumer group",
+                 "consume --reset without --group", rc=2)
     expect_error(["consume", topic, "--offset", "5"], r"--offset N needs --partition",
                  "consume --offset N without --partition", rc=2)
     expect_error(["consume", topic, "--offset", "five", "--partition", "0"],
