@@ -23,6 +23,7 @@ auto-commit (librdkafka stores offsets as messages are returned) and to close().
     group_consumer.py --client confluent|kafka-python --bootstrap B --group G --topic T
                       [--reset earliest|latest|none] [--session-timeout-ms N]
                       [--heartbeat-interval-ms N] [--max-rate N] [--commit sync|auto]
+                      [--instance-id ID]
 """
 
 import argparse
@@ -84,6 +85,8 @@ def run_confluent(args):
         "enable.partition.eof": False,
         "socket.timeout.ms": 10000,
     }
+    if args.instance_id:
+        conf["group.instance.id"] = args.instance_id  # static membership (JoinGroup v5)
     c = Consumer(conf)
     pending = {}  # partition -> next offset, printed but not yet committed
 
@@ -222,6 +225,7 @@ def main():
     ap.add_argument("--heartbeat-interval-ms", type=int, default=1000)
     ap.add_argument("--max-rate", type=float, default=0, help="messages per second (0: no limit)")
     ap.add_argument("--commit", choices=["sync", "auto"], default="sync")
+    ap.add_argument("--instance-id", help="group.instance.id (confluent only): a static member")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, on_sigterm)
     signal.signal(signal.SIGINT, on_sigterm)

@@ -154,6 +154,36 @@ def test_added_member_gets_partitions_and_nothing_is_lost(cluster, members):
     wait_committed_to_end(cluster, group, topic, PARTITIONS)
 
 
+# ---- static membership (KIP-345) ----------------------------------------------------------------
+
+
+def test_static_member_restarts_without_a_rebalance_and_a_duplicate_is_fenced(cluster, members):
+    """librdkafka with group.instance.id (JoinGroup v5): a static member that dies and comes back
+    within its session gets its partitions back with no rebalance (the other member is not
+    disturbed); a second process with the same instance id fences the first (FENCED_INSTANCE_ID,
+    fatal to librdkafka)."""
+    topic = new_topic(cluster, "gstatic")
+    group = "gstatic"
+    opts = dict(session_timeout_ms=20000, heartbeat_interval_ms=500)
+    a = members.python("static-a", "confluent", group, topic, instance_id="a", **opts)
+    b = members.python("static-b", "confluent", group, topic, instance_id="b", **opts)
+    first = wait_balanced([a, b], PARTITIONS, sizes=[3, 3])
+    assert b.kill() != 0
+    b2 = members.python("static-b2", "confluent", group, topic, instance_id="b", **opts)
+    b2.wait_for(lambda m: m.assignment(), 30, "the restarted static member's partitions")
+    assert b2.assignment() == first[1], (first, b2.assignment())
+    assert describe_group(cluster, group).state == "Stable"
+    # The same instance id twice: the older process is fenced.
+    b3 = members.python("static-b3", "confluent", group, topic, instance_id="b", **opts)
+    b2.wait_for(lambda m: any("FENCED" in e.get("name", "") + e.get("str", "").upper()
+                              for e in m.events("error")), 30, "FENCED_INSTANCE_ID for the older b")
+    b3.wait_for(lambda m: m.assignment() == first[1], 30, "the newest b's partitions")
+    # Through both replacements (seconds of a's heartbeats) a was never asked to rebalance.
+    assert not a.events("revoked") and len(a.events("assigned")) == 1, a.describe()
+    for m in (a, b2, b3):
+        m.kill()
+
+
 # ---- 5: a restarted group resumes ---------------------------------------------------------------
 
 
@@ -473,3 +503,44 @@ def test_coordinator_killed_while_the_group_consumes_and_commits(cluster, member
     consumed = {e["v"] for m in ms for e in m.msgs()}
     assert consumed == set(produced)
     terminate_all(ms)
+
+
+# ---- every broker restarted: groups come back from __consumer_offsets on disk -------------------
+
+
+def test_offsets_and_groups_survive_a_restart_of_every_broker(cluster, members):
+    """Every broker stopped, then started again: each new coordinator loads its groups from the
+    __consumer_offsets log on disk (COORDINATOR_LOAD_IN_PROGRESS meanwhile, never an empty
+    answer), and a member of the group resumes where it committed."""
+    topic = new_topic(cluster, "grestart")
+    group = "grestart"
+    m = members.python("restart-1", "confluent", group, topic)
+    m.wait_for(lambda x: len(x.assignment()) == PARTITIONS, 30, "all partitions")
+    produced = produce_values(cluster, topic, "r", 600, PARTITIONS)
+    wait_consumed([m], produced)
+    m.terminate()
+    wait_committed_to_end(cluster, group, topic, PARTITIONS)
+    before = committed_offsets(cluster, group, topic)
+    for b in sorted(cluster.brokers):
+        cluster.stop_broker(b)
+    for b in sorted(cluster.brokers):
+        cluster.start_broker(b)
+
+    answers = []
+
+    def committed_again():
+        try:
+            got = committed_offsets(cluster, group, topic)
+        except Exception:  # noqa: BLE001  the coordinator is loading or moving: an error, retried
+            return None
+        answers.append(got)
+        return got
+
+    wait_until(committed_again, 60, "the group's offsets after the restart")
+    # Every successful answer was the whole committed state: none from a cache not yet loaded.
+    assert answers and all(a == before for a in answers), (before, answers)
+    more = produce_values(cluster, topic, "s", 60, PARTITIONS, start=600)
+    m2 = members.python("restart-2", "confluent", group, topic)
+    wait_consumed([m2], more)
+    assert {e["v"] for e in m2.msgs()} == set(more), "resumed exactly after the committed offsets"
+    m2.terminate()
