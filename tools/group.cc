@@ -4,6 +4,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include <CLI/CLI.hpp>
@@ -47,6 +48,27 @@ int Fail(std::ostream& err, const absl::Status& s) {
 absl::StatusOr<std::unique_ptr<GroupAdmin>> Connect(const GroupOptions& o) {
   return GroupAdmin::Create(o.bootstrap_server.empty() ? kDefaultBootstrapServer : o.bootstrap_server,
                             o.timeout_ms);
+}
+
+// The groups --group (repeatable) or --all-groups name; nullopt after printing why there are
+// none (*code: 0 for an empty cluster with --all-groups, 2 for missing options).
+std::optional<std::vector<std::string>> NamedGroups(GroupAdmin& admin, const GroupOptions& o,
+                                                    std::ostream& err, int* code) {
+  std::vector<std::string> ids = o.groups;
+  if (o.all_groups) {
+    auto all = admin.ListGroups();
+    if (!all.ok()) {
+      *code = Fail(err, all.status());
+      return std::nullopt;
+    }
+    ids = *all;
+  }
+  if (ids.empty()) {
+    err << (o.all_groups ? "no consumer groups\n" : "error: give --group G (repeatable) or --all-groups\n");
+    *code = o.all_groups ? 0 : 2;
+    return std::nullopt;
+  }
+  return ids;
 }
 
 std::string OneGroup(const GroupOptions& o, std::ostream& err) {
@@ -225,19 +247,11 @@ int RunGroupList(const GroupOptions& o, std::ostream& out, std::ostream& err) {
 int RunGroupDescribe(const GroupOptions& o, std::ostream& out, std::ostream& err) {
   auto admin = Connect(o);
   if (!admin.ok()) return Fail(err, admin.status());
-  std::vector<std::string> ids = o.groups;
-  if (o.all_groups) {
-    auto all = (*admin)->ListGroups();
-    if (!all.ok()) return Fail(err, all.status());
-    ids = *all;
-  }
-  if (ids.empty()) {
-    err << (o.all_groups ? "no consumer groups\n" : "error: give --group G (repeatable) or --all-groups\n");
-    return o.all_groups ? 0 : 2;
-  }
-  auto described = (*admin)->Describe(ids);
-  if (!described.ok()) return Fail(err, described.status());
   int code = 0;
+  auto ids = NamedGroups(**admin, o, err, &code);
+  if (!ids) return code;
+  auto described = (*admin)->Describe(*ids);
+  if (!described.ok()) return Fail(err, described.status());
   for (const GroupInfo& g : *described) {
     if (!g.error.empty()) {
       err << "Error: describing group '" << g.id << "' failed: " << g.error << "\n";
@@ -359,17 +373,10 @@ int RunGroupResetOffsets(const GroupOptions& o, std::ostream& out, std::ostream&
 int RunGroupDelete(const GroupOptions& o, std::ostream& out, std::ostream& err) {
   auto admin = Connect(o);
   if (!admin.ok()) return Fail(err, admin.status());
-  std::vector<std::string> ids = o.groups;
-  if (o.all_groups) {
-    auto all = (*admin)->ListGroups();
-    if (!all.ok()) return Fail(err, all.status());
-    ids = *all;
-  }
-  if (ids.empty()) {
-    err << (o.all_groups ? "no consumer groups to delete\n" : "error: give --group G (repeatable) or --all-groups\n");
-    return o.all_groups ? 0 : 2;
-  }
-  auto result = (*admin)->DeleteGroups(ids);
+  int code = 0;
+  auto ids = NamedGroups(**admin, o, err, &code);
+  if (!ids) return code;
+  auto result = (*admin)->DeleteGroups(*ids);
   if (!result.ok()) return Fail(err, result.status());
   std::vector<std::string> ok;
   std::vector<std::string> failed;

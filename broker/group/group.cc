@@ -6,6 +6,24 @@
 
 namespace gregor::group {
 
+KafkaErrorCode WriteErrorFor(KafkaErrorCode e, bool commit) {
+  using E = KafkaErrorCode;
+  switch (e) {
+    case E::kNone: return E::kNone;
+    case E::kUnknownTopicOrPartition:
+    case E::kNotEnoughReplicas:
+    case E::kNotEnoughReplicasAfterAppend: return E::kCoordinatorNotAvailable;
+    case E::kNotLeaderOrFollower:
+    case E::kKafkaStorageError:
+    case E::kNotCoordinator: return E::kNotCoordinator;
+    case E::kRequestTimedOut: return commit ? E::kRequestTimedOut : E::kRebalanceInProgress;
+    case E::kMessageTooLarge:
+    case E::kRecordListTooLarge:
+    case E::kInvalidFetchSize: return commit ? E::kInvalidCommitOffsetSize : E::kUnknownServerError;
+    default: return E::kUnknownServerError;
+  }
+}
+
 const char* GroupStateName(GroupState state) {
   switch (state) {
     case GroupState::kEmpty: return "Empty";

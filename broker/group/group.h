@@ -18,6 +18,10 @@
 
 namespace gregor::group {
 
+// What a failed write to __consumer_offsets is reported as (Kafka's storeGroup / storeOffsets
+// mappings): a group write's timeout means "rebalance" (27), a commit's REQUEST_TIMED_OUT.
+KafkaErrorCode WriteErrorFor(KafkaErrorCode written, bool commit);
+
 enum class GroupState { kEmpty, kPreparingRebalance, kCompletingRebalance, kStable, kDead };
 // Kafka's names: "Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead".
 const char* GroupStateName(GroupState state);

@@ -34,21 +34,6 @@ SyncResult SyncError(E error) {
   return r;
 }
 
-// Group writes that fail: what the members are told (Kafka's storeGroup error mapping).
-E GroupWriteError(E e) {
-  switch (e) {
-    case E::kNone: return E::kNone;
-    case E::kUnknownTopicOrPartition:
-    case E::kNotEnoughReplicas:
-    case E::kNotEnoughReplicasAfterAppend: return E::kCoordinatorNotAvailable;
-    case E::kNotLeaderOrFollower:
-    case E::kKafkaStorageError:
-    case E::kNotCoordinator: return E::kNotCoordinator;
-    case E::kRequestTimedOut: return E::kRebalanceInProgress;
-    default: return E::kUnknownServerError;
-  }
-}
-
 }  // namespace
 
 GroupCoordinator::GroupCoordinator(GroupConfig config, Clock* clock, OffsetsStore* store,
@@ -365,7 +350,7 @@ void GroupCoordinator::ReplaceStaticMember(const std::shared_ptr<Group>& g, cons
                        done = std::move(done)](KafkaErrorCode e) {
           auto g = weak.lock();
           if (!g || g->state == GroupState::kDead) return done(JoinError(E::kNotCoordinator, new_id));
-          if (e != E::kNone) return done(JoinError(GroupWriteError(e), new_id));
+          if (e != E::kNone) return done(JoinError(WriteErrorFor(e, /*commit=*/false), new_id));
           JoinResult result = CurrentJoinResult(*g, new_id, false);
           result.generation = generation;
           result.leader = old_leader.value_or("");
@@ -561,7 +546,7 @@ void GroupCoordinator::Sync(const SyncRequest& r, SyncCallback done) {
     auto g = weak.lock();
     if (!g || g->state != GroupState::kCompletingRebalance || g->generation != generation) return;
     if (e != E::kNone) {
-      PropagateAssignmentError(*g, GroupWriteError(e));
+      PropagateAssignmentError(*g, WriteErrorFor(e, /*commit=*/false));
       PrepareRebalance(g, "storing the assignment failed");
       return;
     }

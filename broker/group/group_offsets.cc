@@ -11,24 +11,6 @@ namespace {
 
 using E = KafkaErrorCode;
 
-// Commit writes that fail: what the committer is told (Kafka's storeOffsets error mapping).
-E CommitWriteError(E e) {
-  switch (e) {
-    case E::kNone: return E::kNone;
-    case E::kUnknownTopicOrPartition:
-    case E::kNotEnoughReplicas:
-    case E::kNotEnoughReplicasAfterAppend: return E::kCoordinatorNotAvailable;
-    case E::kNotLeaderOrFollower:
-    case E::kKafkaStorageError:
-    case E::kNotCoordinator: return E::kNotCoordinator;
-    case E::kRequestTimedOut: return E::kRequestTimedOut;
-    case E::kMessageTooLarge:
-    case E::kRecordListTooLarge:
-    case E::kInvalidFetchSize: return E::kInvalidCommitOffsetSize;
-    default: return E::kUnknownServerError;
-  }
-}
-
 }  // namespace
 
 void GroupCoordinator::CommitOffsets(const CommitRequest& r, CommitCallback done) {
@@ -88,7 +70,7 @@ void GroupCoordinator::CommitOffsets(const CommitRequest& r, CommitCallback done
                      e = E::kNotCoordinator;  // committed, but the group moved meanwhile
                    }
                    for (E& x : errors) {
-                     if (x == E::kNone) x = CommitWriteError(e);
+                     if (x == E::kNone) x = WriteErrorFor(e, /*commit=*/true);
                    }
                    done(errors);
                  });
@@ -164,9 +146,7 @@ void GroupCoordinator::DeleteGroups(const std::vector<std::string>& group_ids,
     Forget(id);
     ++*waiting;
     store_->Append(PartitionFor(id), std::move(records), [errors, i, finish](E e) {
-      if (e != E::kNone) (*errors)[i] = e == E::kNotCoordinator || e == E::kNotLeaderOrFollower
-                                            ? E::kNotCoordinator
-                                            : E::kCoordinatorNotAvailable;
+      if (e != E::kNone) (*errors)[i] = WriteErrorFor(e, /*commit=*/true);
       finish();
     });
   }
@@ -204,7 +184,7 @@ void GroupCoordinator::DeleteOffsets(const std::string& group_id,
   if (records.empty()) return done(E::kNone, errors);
   store_->Append(PartitionFor(group_id), std::move(records),
                  [errors, done = std::move(done)](E e) mutable {
-                   if (e != E::kNone) return done(CommitWriteError(e), {});
+                   if (e != E::kNone) return done(WriteErrorFor(e, /*commit=*/true), {});
                    done(E::kNone, errors);
                  });
 }

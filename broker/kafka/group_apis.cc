@@ -14,23 +14,6 @@ using E = KafkaErrorCode;
 
 namespace {
 
-KafkaApis::Outcome Close(std::string reason) {
-  KafkaApis::Outcome o;
-  o.close_connection = true;
-  o.close_reason = std::move(reason);
-  return o;
-}
-
-template <typename Response, typename Encode>
-KafkaApis::Outcome Encoded(const Response& response, int16_t version, Encode encode) {
-  kafka::Writer w;
-  absl::Status s = encode(response, version, w);
-  if (!s.ok()) return Close(absl::StrCat("cannot encode the response: ", s.message()));
-  KafkaApis::Outcome o;
-  o.body = std::move(w);
-  return o;
-}
-
 // Decodes the request or answers `done` with a connection close (as Kafka does on a request it
 // cannot parse). Returns nullopt when it closed.
 template <typename Decode>
@@ -38,7 +21,7 @@ auto DecodeOr(const kafka::RequestHeader& h, Decode decode, const GroupApis::Don
     -> std::optional<typename decltype(decode(h.body, h.api_version))::value_type> {
   auto request = decode(h.body, h.api_version);
   if (!request.ok()) {
-    done(Close(std::string(request.status().message())));
+    done(CloseConnection(std::string(request.status().message())));
     return std::nullopt;
   }
   return std::move(*request);
@@ -81,7 +64,7 @@ void GroupApis::Handle(const kafka::RequestHeader& h, const std::string& client_
     case ApiKey::kDescribeGroups: return DescribeGroups(h, done);
     case ApiKey::kDeleteGroups: return DeleteGroups(h, done);
     case ApiKey::kOffsetDelete: return OffsetDelete(h, done);
-    default: return done(Close(absl::StrCat("not a group request: ", kafka::ApiKeyName(h.api_key))));
+    default: return done(CloseConnection(absl::StrCat("not a group request: ", kafka::ApiKeyName(h.api_key))));
   }
 }
 
@@ -97,7 +80,7 @@ void GroupApis::FindCoordinator(const kafka::RequestHeader& h, const Done& done)
     response.node_id = -1;
     response.host = "";
     response.port = -1;
-    done(Encoded(response, h.api_version, kafka::EncodeFindCoordinatorResponse));
+    done(EncodeOrClose(response, h.api_version, kafka::EncodeFindCoordinatorResponse));
   };
   if (request->key_type == 1) {
     return fail(E::kCoordinatorNotAvailable, "transactions are not supported by this broker");
@@ -122,7 +105,7 @@ void GroupApis::FindCoordinator(const kafka::RequestHeader& h, const Done& done)
   response.node_id = leader;
   response.host = b->kafka_host;
   response.port = b->kafka_port;
-  done(Encoded(response, h.api_version, kafka::EncodeFindCoordinatorResponse));
+  done(EncodeOrClose(response, h.api_version, kafka::EncodeFindCoordinatorResponse));
 }
 
 void GroupApis::StartCreatingOffsetsTopic() {
@@ -202,7 +185,7 @@ void GroupApis::JoinGroup(const kafka::RequestHeader& h, const std::string& clie
       for (const auto& m : result.members) {
         response.members.push_back({m.member_id, m.group_instance_id, m.metadata});
       }
-      done(Encoded(response, version, kafka::EncodeJoinGroupResponse));
+      done(EncodeOrClose(response, version, kafka::EncodeJoinGroupResponse));
     });
   });
 }
@@ -222,7 +205,7 @@ void GroupApis::SyncGroup(const kafka::RequestHeader& h, const Done& done) {
       kafka::SyncGroupResponse response;
       response.error_code = result.error;
       response.assignment = result.assignment;
-      done(Encoded(response, version, kafka::EncodeSyncGroupResponse));
+      done(EncodeOrClose(response, version, kafka::EncodeSyncGroupResponse));
     });
   });
 }
@@ -234,7 +217,7 @@ void GroupApis::Heartbeat(const kafka::RequestHeader& h, const Done& done) {
                             request->group_instance_id};
   kafka::HeartbeatResponse response;
   host_->With([&](group::GroupCoordinator& c) { response.error_code = c.Heartbeat(r); });
-  done(Encoded(response, h.api_version, kafka::EncodeHeartbeatResponse));
+  done(EncodeOrClose(response, h.api_version, kafka::EncodeHeartbeatResponse));
 }
 
 void GroupApis::LeaveGroup(const kafka::RequestHeader& h, const Done& done) {
@@ -260,7 +243,7 @@ void GroupApis::LeaveGroup(const kafka::RequestHeader& h, const Done& done) {
       response.members.push_back({m.member_id, m.group_instance_id, error});
     }
   }
-  done(Encoded(response, h.api_version, kafka::EncodeLeaveGroupResponse));
+  done(EncodeOrClose(response, h.api_version, kafka::EncodeLeaveGroupResponse));
 }
 
 // ---- offsets ------------------------------------------------------------------------------------
@@ -301,7 +284,7 @@ void GroupApis::OffsetCommit(const kafka::RequestHeader& h, const Done& done) {
         }
         response.topics.push_back(std::move(topic));
       }
-      done(Encoded(response, version, kafka::EncodeOffsetCommitResponse));
+      done(EncodeOrClose(response, version, kafka::EncodeOffsetCommitResponse));
     });
   });
 }
@@ -338,7 +321,7 @@ void GroupApis::OffsetFetch(const kafka::RequestHeader& h, const Done& done) {
     p.error_code = f.error;
     response.topics[it->second].partitions.push_back(std::move(p));
   }
-  done(Encoded(response, h.api_version, kafka::EncodeOffsetFetchResponse));
+  done(EncodeOrClose(response, h.api_version, kafka::EncodeOffsetFetchResponse));
 }
 
 // ---- admin --------------------------------------------------------------------------------------
@@ -350,7 +333,7 @@ void GroupApis::ListGroups(const kafka::RequestHeader& h, const Done& done) {
   kafka::ListGroupsResponse response;
   host_->With([&](group::GroupCoordinator& c) { response.error_code = c.ListGroups(&groups); });
   for (const auto& g : groups) response.groups.push_back({g.group_id, g.protocol_type});
-  done(Encoded(response, h.api_version, kafka::EncodeListGroupsResponse));
+  done(EncodeOrClose(response, h.api_version, kafka::EncodeListGroupsResponse));
 }
 
 void GroupApis::DescribeGroups(const kafka::RequestHeader& h, const Done& done) {
@@ -374,7 +357,7 @@ void GroupApis::DescribeGroups(const kafka::RequestHeader& h, const Done& done) 
     }
     response.groups.push_back(std::move(g));
   }
-  done(Encoded(response, h.api_version, kafka::EncodeDescribeGroupsResponse));
+  done(EncodeOrClose(response, h.api_version, kafka::EncodeDescribeGroupsResponse));
 }
 
 void GroupApis::DeleteGroups(const kafka::RequestHeader& h, const Done& done) {
@@ -386,7 +369,7 @@ void GroupApis::DeleteGroups(const kafka::RequestHeader& h, const Done& done) {
     c.DeleteGroups(ids, [done, version, ids](const std::vector<E>& errors) {
       kafka::DeleteGroupsResponse response;
       for (size_t i = 0; i < ids.size(); ++i) response.results.push_back({ids[i], errors[i]});
-      done(Encoded(response, version, kafka::EncodeDeleteGroupsResponse));
+      done(EncodeOrClose(response, version, kafka::EncodeDeleteGroupsResponse));
     });
   });
 }
@@ -422,7 +405,7 @@ void GroupApis::OffsetDelete(const kafka::RequestHeader& h, const Done& done) {
                           response.topics.push_back(std::move(topic));
                         }
                       }
-                      done(Encoded(response, version, kafka::EncodeOffsetDeleteResponse));
+                      done(EncodeOrClose(response, version, kafka::EncodeOffsetDeleteResponse));
                     });
   });
 }

@@ -32,27 +32,6 @@ bool UsesZstd(std::string_view records) {
   return false;
 }
 
-KafkaApis::Outcome Respond(kafka::Writer body) {
-  KafkaApis::Outcome o;
-  o.body = std::move(body);
-  return o;
-}
-
-KafkaApis::Outcome Close(std::string reason) {
-  KafkaApis::Outcome o;
-  o.close_connection = true;
-  o.close_reason = std::move(reason);
-  return o;
-}
-
-template <typename Response, typename Encode>
-KafkaApis::Outcome EncodeOrClose(const Response& response, int16_t version, Encode encode) {
-  kafka::Writer w;
-  absl::Status s = encode(response, version, w);
-  if (!s.ok()) return Close(absl::StrCat("cannot encode the response: ", s.message()));
-  return Respond(std::move(w));
-}
-
 }  // namespace
 
 KafkaApis::KafkaApis(const BrokerConfig& config, ReplicaManager* replicas, ControllerLink* link,
@@ -63,7 +42,7 @@ KafkaApis::Outcome KafkaApis::HandleSimple(const kafka::RequestHeader& header) {
   if (header.api_key == ApiKey::kApiVersions) return HandleApiVersions(header);
   if (!IsServed(header.api_key, header.api_version)) {
     // Kafka cannot parse such a request and drops the connection.
-    return Close(absl::StrCat("unsupported request ", kafka::ApiKeyName(header.api_key), " v",
+    return CloseConnection(absl::StrCat("unsupported request ", kafka::ApiKeyName(header.api_key), " v",
                               header.api_version));
   }
   switch (header.api_key) {
@@ -72,7 +51,7 @@ KafkaApis::Outcome KafkaApis::HandleSimple(const kafka::RequestHeader& header) {
     case ApiKey::kCreateTopics: return HandleCreateTopics(header);
     case ApiKey::kDeleteTopics: return HandleDeleteTopics(header);
     default:
-      return Close(absl::StrCat("request ", kafka::ApiKeyName(header.api_key),
+      return CloseConnection(absl::StrCat("request ", kafka::ApiKeyName(header.api_key),
                                 " is not handled here"));
   }
 }
@@ -85,14 +64,14 @@ KafkaApis::Outcome KafkaApis::HandleApiVersions(const kafka::RequestHeader& head
                          kafka::EncodeApiVersionsResponse);
   }
   auto request = kafka::DecodeApiVersionsRequest(header.body, header.api_version);
-  if (!request.ok()) return Close(std::string(request.status().message()));
+  if (!request.ok()) return CloseConnection(std::string(request.status().message()));
   return EncodeOrClose(MakeApiVersionsResponse(), header.api_version,
                        kafka::EncodeApiVersionsResponse);
 }
 
 KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header, bool may_hold) {
   auto request = kafka::DecodeMetadataRequest(header.body, header.api_version);
-  if (!request.ok()) return Close(std::string(request.status().message()));
+  if (!request.ok()) return CloseConnection(std::string(request.status().message()));
   auto image = link_->image();
   const int64_t now_ms = clock_->SteadyMs();
   auto hold_for = [&](int32_t leader) {
@@ -228,7 +207,7 @@ void KafkaApis::AutoCreateTopics(const std::vector<std::string>& topics) {
 
 KafkaApis::Outcome KafkaApis::HandleListOffsets(const kafka::RequestHeader& header) {
   auto request = kafka::DecodeListOffsetsRequest(header.body, header.api_version);
-  if (!request.ok()) return Close(std::string(request.status().message()));
+  if (!request.ok()) return CloseConnection(std::string(request.status().message()));
   kafka::ListOffsetsResponse response;
   for (const auto& topic : request->topics) {
     kafka::ListOffsetsResponseTopic out_topic;
@@ -269,7 +248,7 @@ KafkaApis::Outcome KafkaApis::HandleListOffsets(const kafka::RequestHeader& head
 
 KafkaApis::Outcome KafkaApis::HandleCreateTopics(const kafka::RequestHeader& header) {
   auto request = kafka::DecodeCreateTopicsRequest(header.body, header.api_version);
-  if (!request.ok()) return Close(std::string(request.status().message()));
+  if (!request.ok()) return CloseConnection(std::string(request.status().message()));
   controller::CreateTopicsRequest forward;
   forward.set_validate_only(request->validate_only);
   for (const auto& t : request->topics) {
@@ -314,7 +293,7 @@ KafkaApis::Outcome KafkaApis::HandleCreateTopics(const kafka::RequestHeader& hea
 
 KafkaApis::Outcome KafkaApis::HandleDeleteTopics(const kafka::RequestHeader& header) {
   auto request = kafka::DecodeDeleteTopicsRequest(header.body, header.api_version);
-  if (!request.ok()) return Close(std::string(request.status().message()));
+  if (!request.ok()) return CloseConnection(std::string(request.status().message()));
   controller::DeleteTopicsRequest forward;
   for (const std::string& name : request->topic_names) forward.add_names(name);
   absl::Duration timeout = absl::Milliseconds(std::clamp(request->timeout_ms, 1000, 60000));
@@ -429,7 +408,7 @@ KafkaApis::Outcome KafkaApis::FinishProduce(ProduceState& state, bool timed_out)
     for (const auto& t : state.response.responses) {
       for (const auto& p : t.partition_responses) {
         if (p.error_code != KafkaErrorCode::kNone) {
-          return Close(absl::StrCat("acks=0 produce to ", t.name, "-", p.index, " failed: ",
+          return CloseConnection(absl::StrCat("acks=0 produce to ", t.name, "-", p.index, " failed: ",
                                     ToAbsl(KafkaErrorName(p.error_code))));
         }
       }
@@ -506,7 +485,7 @@ bool KafkaApis::FetchSatisfied(const FetchState& state) const {
 KafkaApis::Outcome KafkaApis::FinishFetch(FetchState& state) {
   kafka::Writer w;
   absl::Status s = kafka::EncodeFetchResponse(state.response, 4, w);
-  if (!s.ok()) return Close(absl::StrCat("cannot encode the fetch response: ", s.message()));
+  if (!s.ok()) return CloseConnection(absl::StrCat("cannot encode the fetch response: ", s.message()));
   return Respond(std::move(w));
 }
 

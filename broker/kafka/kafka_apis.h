@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/broker_config.h"
 #include "broker/controller_link.h"
+#include "broker/kafka/outcome.h"
 #include "common/kafka/api.h"
 #include "common/kafka/messages.h"
 #include "broker/peer_liveness.h"
@@ -33,16 +34,7 @@ class KafkaApis {
   KafkaApis(const BrokerConfig& config, ReplicaManager* replicas, ControllerLink* link,
             PeerLiveness* peers, Clock* clock);
 
-  // What a handler produced: a response body to frame and send, or none (acks=0 produce), or a
-  // request so malformed the connection must close (as Kafka does).
-  struct Outcome {
-    std::optional<kafka::Writer> body;
-    bool close_connection = false;
-    std::string close_reason;
-    // Metadata only: the answer would name a leader whose connection this broker just lost
-    // (peer_liveness.h); ask again once the metadata image changes (or the hold ends).
-    bool wait_for_metadata = false;
-  };
+  using Outcome = KafkaOutcome;
 
   // ApiVersions, Metadata, ListOffsets, CreateTopics, DeleteTopics (and unknown or unsupported
   // requests, which close the connection).

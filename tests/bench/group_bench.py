@@ -20,16 +20,17 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import cluster_bench  # noqa: E402  (the local-cluster helper)
+
 REPO = os.path.dirname(os.path.dirname(HERE))
 CLUSTER_SH = os.path.join(REPO, "deploy", "local", "cluster.sh")
 BOOTSTRAP = "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094"
@@ -39,19 +40,8 @@ def log(msg):
     print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
 
 
-class LocalCluster:
-    def __init__(self, build):
-        self.build = build
-        self.dir = tempfile.mkdtemp(prefix="gregor-group-bench-")
-        self.env = dict(os.environ, GREGOR_BUILD_DIR=build, GREGOR_CLUSTER_DIR=self.dir)
-
-    def __enter__(self):
-        subprocess.run([CLUSTER_SH, "up"], env=self.env, check=True, stdout=subprocess.DEVNULL)
-        return self
-
-    def __exit__(self, *exc):
-        subprocess.run([CLUSTER_SH, "down"], env=self.env, stdout=subprocess.DEVNULL)
-        shutil.rmtree(self.dir, ignore_errors=True)
+class LocalCluster(cluster_bench.LocalCluster):
+    """cluster_bench's local cluster, plus deploy/local/cluster.sh commands and the gregor tool."""
 
     def sh(self, *args):
         subprocess.run([CLUSTER_SH] + list(args), env=self.env, check=True, stdout=subprocess.DEVNULL)
