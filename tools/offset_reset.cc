@@ -59,7 +59,8 @@ absl::StatusOr<std::pair<std::string, std::vector<int32_t>>> ParseTopicSpec(cons
   out.first = text.substr(0, colon);
   if (out.first.empty()) return absl::InvalidArgumentError(absl::StrCat("bad --topic '", text, "': no topic name"));
   if (colon == std::string::npos) return out;
-  for (absl::string_view part : absl::StrSplit(ToAbsl(text.substr(colon + 1)), ',')) {
+  const std::string partitions = text.substr(colon + 1);  // outlives the split's views
+  for (absl::string_view part : absl::StrSplit(ToAbsl(partitions), ',')) {
     int32_t p;
     if (!absl::SimpleAtoi(part, &p) || p < 0) {
       return absl::InvalidArgumentError(absl::StrCat(
