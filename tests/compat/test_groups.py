@@ -168,6 +168,8 @@ def test_static_member_restarts_without_a_rebalance_and_a_duplicate_is_fenced(cl
     a = members.python("static-a", "confluent", group, topic, instance_id="a", **opts)
     b = members.python("static-b", "confluent", group, topic, instance_id="b", **opts)
     first = wait_balanced([a, b], PARTITIONS, sizes=[3, 3])
+    # a may have been alone in a first generation: only what follows the balance counts.
+    a_rebalances = len(a.events("revoked")) + len(a.events("assigned"))
     assert b.kill() != 0
     b2 = members.python("static-b2", "confluent", group, topic, instance_id="b", **opts)
     b2.wait_for(lambda m: m.assignment(), 30, "the restarted static member's partitions")
@@ -179,7 +181,7 @@ def test_static_member_restarts_without_a_rebalance_and_a_duplicate_is_fenced(cl
                               for e in m.events("error")), 30, "FENCED_INSTANCE_ID for the older b")
     b3.wait_for(lambda m: m.assignment() == first[1], 30, "the newest b's partitions")
     # Through both replacements (seconds of a's heartbeats) a was never asked to rebalance.
-    assert not a.events("revoked") and len(a.events("assigned")) == 1, a.describe()
+    assert len(a.events("revoked")) + len(a.events("assigned")) == a_rebalances, a.describe()
     for m in (a, b2, b3):
         m.kill()
 
