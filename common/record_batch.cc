@@ -500,34 +500,43 @@ BatchBuilder& BatchBuilder::Add(std::optional<std::string> key, std::optional<st
   return Add(BuilderRecord{std::move(key), std::move(value), timestamp, std::move(headers)});
 }
 
-absl::StatusOr<std::string> BatchBuilder::Build() const {
-  if (records_.empty()) return absl::InvalidArgumentError("a record batch needs a record");
-  if (!FitsInt32(records_.size())) return absl::InvalidArgumentError("too many records");
-  const int64_t base_timestamp = records_.front().timestamp;
-  int64_t max_timestamp = base_timestamp;
+namespace {
 
+// One record to encode: its offset delta, absolute timestamp and fields.
+struct EncodeRecord {
+  int32_t offset_delta = 0;
+  int64_t timestamp = 0;
+  const std::optional<std::string>* key = nullptr;
+  const std::optional<std::string>* value = nullptr;
+  const std::vector<RecordHeader>* headers = nullptr;
+};
+
+// Encodes a whole batch from `h` (every header field but batchLength, CRC and recordsCount,
+// which follow from the records) and its records, timestamp deltas against h.base_timestamp,
+// compressed with h.compression() (an empty batch is never compressed).
+absl::StatusOr<std::string> EncodeBatch(const BatchHeader& h, const std::vector<EncodeRecord>& in) {
+  if (!FitsInt32(in.size())) return absl::InvalidArgumentError("too many records");
   std::string records;
   std::string body;
-  for (size_t i = 0; i < records_.size(); ++i) {
-    const BuilderRecord& r = records_[i];
-    max_timestamp = std::max(max_timestamp, r.timestamp);
-    if ((r.key && !FitsInt32(r.key->size())) || (r.value && !FitsInt32(r.value->size())) ||
-        !FitsInt32(r.headers.size())) {
+  for (size_t i = 0; i < in.size(); ++i) {
+    const EncodeRecord& r = in[i];
+    if ((*r.key && !FitsInt32((*r.key)->size())) || (*r.value && !FitsInt32((*r.value)->size())) ||
+        !FitsInt32(r.headers->size())) {
       return absl::InvalidArgumentError(absl::StrCat("record ", i, " is too large"));
     }
     body.clear();
     body.push_back('\0');  // attributes
-    AppendVarlong(&body, WrappingSub(r.timestamp, base_timestamp));
-    AppendVarint(&body, static_cast<int32_t>(i));
-    AppendBytes(&body, r.key);
-    AppendBytes(&body, r.value);
-    AppendVarint(&body, static_cast<int32_t>(r.headers.size()));
-    for (const RecordHeader& h : r.headers) {
-      if (!FitsInt32(h.key.size()) || (h.value && !FitsInt32(h.value->size()))) {
+    AppendVarlong(&body, WrappingSub(r.timestamp, h.base_timestamp));
+    AppendVarint(&body, r.offset_delta);
+    AppendBytes(&body, *r.key);
+    AppendBytes(&body, *r.value);
+    AppendVarint(&body, static_cast<int32_t>(r.headers->size()));
+    for (const RecordHeader& hd : *r.headers) {
+      if (!FitsInt32(hd.key.size()) || (hd.value && !FitsInt32(hd.value->size()))) {
         return absl::InvalidArgumentError(absl::StrCat("record ", i, " has a too large header"));
       }
-      AppendBytes(&body, h.key);
-      AppendBytes(&body, h.value);
+      AppendBytes(&body, hd.key);
+      AppendBytes(&body, hd.value);
     }
     if (!FitsInt32(body.size()) || !FitsInt32(records.size() + body.size() + 5)) {
       return absl::InvalidArgumentError("record batch is too large");
@@ -535,35 +544,88 @@ absl::StatusOr<std::string> BatchBuilder::Build() const {
     AppendVarint(&records, static_cast<int32_t>(body.size()));
     records.append(body);
   }
-
+  int16_t attributes = h.attributes;
   std::string payload;
-  if (compression_ == Compression::kNone) {
+  if (in.empty()) {
+    attributes = static_cast<int16_t>(attributes & ~kCompressionMask);
+  } else if (h.compression() == Compression::kNone) {
     payload = std::move(records);
   } else {
-    ASSIGN_OR_RETURN(payload, Compress(compression_, records));
+    ASSIGN_OR_RETURN(payload, Compress(h.compression(), records));
   }
   size_t size = kBatchHeaderSize + payload.size();
   if (!FitsInt32(size - kLogOverhead)) return absl::InvalidArgumentError("record batch is too large");
 
   std::string batch(kBatchHeaderSize, '\0');
   char* p = batch.data();
-  const int16_t attributes = static_cast<int16_t>(static_cast<int16_t>(compression_) |
-                                                  (log_append_time_ ? kTimestampTypeBit : 0));
-  StoreBig(p + kBaseOffsetOffset, static_cast<uint64_t>(base_offset_), 8);
+  StoreBig(p + kBaseOffsetOffset, static_cast<uint64_t>(h.base_offset), 8);
   StoreBig(p + kBatchLengthOffset, size - kLogOverhead, 4);
-  StoreBig(p + kLeaderEpochOffset, static_cast<uint32_t>(partition_leader_epoch_), 4);
+  StoreBig(p + kLeaderEpochOffset, static_cast<uint32_t>(h.partition_leader_epoch), 4);
   p[kMagicOffset] = static_cast<char>(kMagicV2);
   StoreBig(p + kAttributesOffset, static_cast<uint16_t>(attributes), 2);
-  StoreBig(p + kLastOffsetDeltaOffset, records_.size() - 1, 4);
-  StoreBig(p + kBaseTimestampOffset, static_cast<uint64_t>(base_timestamp), 8);
-  StoreBig(p + kMaxTimestampOffset, static_cast<uint64_t>(max_timestamp), 8);
-  StoreBig(p + kProducerIdOffset, static_cast<uint64_t>(int64_t{-1}), 8);
-  StoreBig(p + kProducerEpochOffset, static_cast<uint16_t>(int16_t{-1}), 2);
-  StoreBig(p + kBaseSequenceOffset, static_cast<uint32_t>(int32_t{-1}), 4);
-  StoreBig(p + kRecordsCountOffset, records_.size(), 4);
+  StoreBig(p + kLastOffsetDeltaOffset, static_cast<uint32_t>(h.last_offset_delta), 4);
+  StoreBig(p + kBaseTimestampOffset, static_cast<uint64_t>(h.base_timestamp), 8);
+  StoreBig(p + kMaxTimestampOffset, static_cast<uint64_t>(h.max_timestamp), 8);
+  StoreBig(p + kProducerIdOffset, static_cast<uint64_t>(h.producer_id), 8);
+  StoreBig(p + kProducerEpochOffset, static_cast<uint16_t>(h.producer_epoch), 2);
+  StoreBig(p + kBaseSequenceOffset, static_cast<uint32_t>(h.base_sequence), 4);
+  StoreBig(p + kRecordsCountOffset, in.size(), 4);
   batch.append(payload);
   StoreBig(batch.data() + kCrcOffset, ComputeBatchCrc(batch), 4);
   return batch;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> BatchBuilder::Build() const {
+  if (records_.empty()) return absl::InvalidArgumentError("a record batch needs a record");
+  BatchHeader h;
+  h.base_offset = base_offset_;
+  h.partition_leader_epoch = partition_leader_epoch_;
+  h.attributes = static_cast<int16_t>(static_cast<int16_t>(compression_) |
+                                      (log_append_time_ ? kTimestampTypeBit : 0));
+  h.last_offset_delta = static_cast<int32_t>(records_.size() - 1);
+  h.base_timestamp = records_.front().timestamp;
+  h.max_timestamp = h.base_timestamp;
+  std::vector<EncodeRecord> in;
+  in.reserve(records_.size());
+  for (size_t i = 0; i < records_.size(); ++i) {
+    const BuilderRecord& r = records_[i];
+    h.max_timestamp = std::max(h.max_timestamp, r.timestamp);
+    in.push_back({static_cast<int32_t>(i), r.timestamp, &r.key, &r.value, &r.headers});
+  }
+  return EncodeBatch(h, in);
+}
+
+absl::StatusOr<std::string> RebuildBatch(std::string_view original, const std::vector<Record>& keep,
+                                         std::optional<int64_t> delete_horizon_ms) {
+  ASSIGN_OR_RETURN(BatchHeader h, ParseBatchHeader(original));
+  const bool had_horizon = (h.attributes & kDeleteHorizonBit) != 0;
+  if (delete_horizon_ms) h.attributes = static_cast<int16_t>(h.attributes | kDeleteHorizonBit);
+  std::vector<EncodeRecord> in;
+  in.reserve(keep.size());
+  int64_t max_timestamp = kNoTimestamp;
+  for (const Record& r : keep) {
+    const int64_t delta = r.offset - h.base_offset;
+    if (delta < 0 || delta > h.last_offset_delta) {
+      return absl::InvalidArgumentError(absl::StrCat("record offset ", r.offset, " is outside batch ",
+                                                     h.base_offset, "..", h.last_offset()));
+    }
+    in.push_back({static_cast<int32_t>(delta), r.timestamp, &r.key, &r.value, &r.headers});
+    max_timestamp = std::max(max_timestamp, r.timestamp);
+  }
+  // The base timestamp carries the delete horizon once stamped; otherwise the first record's.
+  if (delete_horizon_ms) {
+    h.base_timestamp = *delete_horizon_ms;
+  } else if (!had_horizon && !keep.empty()) {
+    h.base_timestamp = keep.front().timestamp;
+  }
+  if (h.log_append_time()) {
+    for (EncodeRecord& r : in) r.timestamp = h.base_timestamp;  // deltas 0: the batch's time rules
+  } else if (!keep.empty()) {
+    h.max_timestamp = max_timestamp;
+  }
+  return EncodeBatch(h, in);
 }
 
 }  // namespace gregor::record

@@ -35,6 +35,7 @@ inline constexpr int16_t kCompressionMask = 0x07;
 inline constexpr int16_t kTimestampTypeBit = 0x08;  // 1 = LogAppendTime
 inline constexpr int16_t kTransactionalBit = 0x10;
 inline constexpr int16_t kControlBit = 0x20;
+inline constexpr int16_t kDeleteHorizonBit = 0x40;  // KIP-534: base timestamp = delete horizon
 
 struct BatchHeader {
   int64_t base_offset = 0;
@@ -157,6 +158,15 @@ class BatchBuilder {
   bool log_append_time_ = false;
   std::vector<BuilderRecord> records_;
 };
+
+// A batch rebuilt from some of its records (the log cleaner): same base offset and
+// lastOffsetDelta (so the batch keeps its last offset even when records go), leader epoch,
+// producer fields, flags and codec; record offsets and timestamps as in `keep` (records of
+// `original`, from DecodeRecords); maxTimestamp recomputed for CreateTime. `delete_horizon_ms`
+// sets bit 6 with the horizon as base timestamp (a horizon already stamped is kept). With no
+// record it is Kafka's empty batch: the 61-byte header, uncompressed.
+absl::StatusOr<std::string> RebuildBatch(std::string_view original, const std::vector<Record>& keep,
+                                         std::optional<int64_t> delete_horizon_ms);
 
 // Zigzag varints as used inside records (Kafka ByteUtils). Exposed for the wire codec and tests.
 void AppendVarint(std::string* out, int32_t value);
