@@ -56,6 +56,9 @@ std::string Hint(rd_kafka_resp_err_t e, bool from_broker) {
     case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
     case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
       return " (fewer in-sync replicas than the topic's min.insync.replicas)";
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+      return " (a compacted topic — cleanup.policy=compact — needs a key on every message: "
+             "give one with --key-separator)";
     default:
       return "";
   }

@@ -186,6 +186,7 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(absl::Span<char> batc
   absl::MutexLock lock(&mu_);
   if (closed_) return absl::FailedPreconditionError("log is closed");
   // Validate everything before changing anything: a request appends whole or not at all.
+  const bool compacted = config_.cleanup_policy.find("compact") != std::string::npos;
   std::vector<std::pair<size_t, record::BatchHeader>> parsed;  // (position, header)
   record::BatchIterator it(std::string_view(batches.data(), batches.size()));
   record::BatchHeader header;
@@ -207,6 +208,20 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(absl::Span<char> batc
       return KafkaError(KafkaErrorCode::kInvalidRecord,
                         absl::StrCat("batch has ", header.records_count,
                                      " records but lastOffsetDelta ", header.last_offset_delta));
+    }
+    if (compacted) {
+      // Compaction keeps the last value per key: a record without one could never be cleaned
+      // (Kafka's LogValidator: INVALID_RECORD since 2.4).
+      auto records = record::DecodeRecords(batch);
+      if (!records.ok()) return KafkaError(KafkaErrorCode::kCorruptMessage, records.status().message());
+      for (size_t i = 0; i < records->size(); ++i) {
+        if (!(*records)[i].key) {
+          return KafkaError(KafkaErrorCode::kInvalidRecord,
+                            absl::StrCat("record ", i, " of a batch has no key, but ",
+                                         topic_partition_.topic, " is compacted (cleanup.policy=",
+                                         config_.cleanup_policy, "): every record needs a key"));
+        }
+      }
     }
     parsed.emplace_back(it.position() - batch.size(), header);
   }

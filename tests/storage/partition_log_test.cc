@@ -86,6 +86,29 @@ TEST_F(PartitionLogTest, MessageTooLarge) {
   EXPECT_TRUE(log->AppendAsLeader(absl::MakeSpan(small), LeaderEpoch(0)).ok());
 }
 
+TEST_F(PartitionLogTest, ACompactedLogRefusesRecordsWithoutAKey) {
+  std::string keyless = *record::BatchBuilder(Compression::kLz4)
+                             .Add(std::string("k"), std::string("v"), 1)
+                             .Add(std::nullopt, std::string("no key"), 2)
+                             .Build();
+  {
+    auto log = OpenLog(dir_.Sub("t-1"), config_, &clock_);
+    std::string copy = keyless;
+    EXPECT_TRUE(log->AppendAsLeader(absl::MakeSpan(copy), LeaderEpoch(0)).ok())
+        << "cleanup.policy=delete takes them";
+  }
+  config_.cleanup_policy = "compact,delete";
+  auto log = OpenLog(dir_.Sub("t-2"), config_, &clock_);
+  std::string copy = keyless;
+  auto refused = log->AppendAsLeader(absl::MakeSpan(copy), LeaderEpoch(0));
+  EXPECT_EQ(ToKafkaErrorCode(refused.status()), KafkaErrorCode::kInvalidRecord);
+  EXPECT_NE(std::string(refused.status().message()).find("record 1 of a batch has no key"), std::string::npos)
+      << refused.status();
+  EXPECT_EQ(log->log_end_offset(), Offset(0));
+  std::string keyed = MakeBatch(3, 5, 16, Compression::kZstd);
+  EXPECT_TRUE(log->AppendAsLeader(absl::MakeSpan(keyed), LeaderEpoch(0)).ok());
+}
+
 TEST_F(PartitionLogTest, LogAppendTimeStampsTheBatch) {
   config_.timestamp_type = TimestampType::kLogAppendTime;
   auto log = OpenLog(log_dir(), config_, &clock_);
