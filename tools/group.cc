@@ -71,6 +71,34 @@ std::optional<std::vector<std::string>> NamedGroups(GroupAdmin& admin, const Gro
   return ids;
 }
 
+// The partitions of --topic TOPIC[:P,P] arguments (every partition when none is named). With
+// `must_exist`, unknown topics and partitions beyond a topic's count are errors.
+absl::StatusOr<std::vector<TopicPartitionId>> PartitionsOf(const std::vector<std::string>& specs,
+                                                           const std::map<std::string, int32_t>& topics,
+                                                           bool must_exist) {
+  std::vector<TopicPartitionId> out;
+  for (const std::string& text : specs) {
+    auto parsed = ParseTopicSpec(text);
+    if (!parsed.ok()) return parsed.status();
+    auto it = topics.find(parsed->first);
+    if (it == topics.end() && must_exist) {
+      return absl::NotFoundError(absl::StrCat("unknown topic '", parsed->first, "'"));
+    }
+    std::vector<int32_t> ps = parsed->second;
+    if (ps.empty() && it != topics.end()) {
+      for (int32_t p = 0; p < it->second; ++p) ps.push_back(p);
+    }
+    for (int32_t p : ps) {
+      if (must_exist && p >= it->second) {
+        return absl::InvalidArgumentError(absl::StrCat("partition ", p, " does not exist: topic '",
+                                                       it->first, "' has ", it->second, " partition(s)"));
+      }
+      out.push_back({parsed->first, p});
+    }
+  }
+  return out;
+}
+
 std::string OneGroup(const GroupOptions& o, std::ostream& err) {
   if (o.groups.size() != 1) {
     err << "error: give exactly one --group\n";
@@ -299,25 +327,9 @@ int RunGroupResetOffsets(const GroupOptions& o, std::ostream& out, std::ostream&
     if (!committed.ok()) return Fail(err, committed.status());
     for (const auto& [tp, offset] : *committed) partitions.push_back(tp);
   } else {
-    for (const std::string& text : o.topics) {
-      auto parsed = ParseTopicSpec(text);
-      if (!parsed.ok()) return Fail(err, parsed.status());
-      auto it = topics->find(parsed->first);
-      if (it == topics->end()) {
-        return Fail(err, absl::NotFoundError(absl::StrCat("unknown topic '", parsed->first, "'")));
-      }
-      std::vector<int32_t> ps = parsed->second;
-      if (ps.empty()) {
-        for (int32_t p = 0; p < it->second; ++p) ps.push_back(p);
-      }
-      for (int32_t p : ps) {
-        if (p >= it->second) {
-          return Fail(err, absl::InvalidArgumentError(absl::StrCat(
-              "partition ", p, " does not exist: topic '", it->first, "' has ", it->second, " partition(s)")));
-        }
-        partitions.push_back({it->first, p});
-      }
-    }
+    auto named = PartitionsOf(o.topics, *topics, /*must_exist=*/true);
+    if (!named.ok()) return Fail(err, named.status());
+    partitions = std::move(*named);
   }
   auto committed = (*admin)->Committed(group, partitions);
   if (!committed.ok()) return Fail(err, committed.status());
@@ -405,18 +417,10 @@ int RunGroupDeleteOffsets(const GroupOptions& o, std::ostream& out, std::ostream
   if (!admin.ok()) return Fail(err, admin.status());
   auto topics = (*admin)->Topics();
   if (!topics.ok()) return Fail(err, topics.status());
-  std::vector<TopicPartitionId> partitions;
-  for (const std::string& text : o.topics) {
-    auto parsed = ParseTopicSpec(text);
-    if (!parsed.ok()) return Fail(err, parsed.status());
-    std::vector<int32_t> ps = parsed->second;
-    auto it = topics->find(parsed->first);
-    if (ps.empty() && it != topics->end()) {
-      for (int32_t p = 0; p < it->second; ++p) ps.push_back(p);
-    }
-    for (int32_t p : ps) partitions.push_back({parsed->first, p});
-  }
-  auto result = (*admin)->DeleteOffsets(group, partitions);
+  // A topic that no longer exists may still have offsets to delete when partitions are named.
+  auto partitions = PartitionsOf(o.topics, *topics, /*must_exist=*/false);
+  if (!partitions.ok()) return Fail(err, partitions.status());
+  auto result = (*admin)->DeleteOffsets(group, *partitions);
   if (!result.ok()) return Fail(err, result.status());
   if (!result->first.empty()) {
     err << "Error: deleting offsets of group '" << group << "' failed: " << result->first << "\n";
