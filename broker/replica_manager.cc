@@ -22,7 +22,8 @@ storage::LogConfig ReplicaManager::LogConfigFor(
   static const std::set<std::string> kLogKeys = {
       "segment.bytes", "segment.ms",      "index.interval.bytes", "retention.ms",
       "retention.bytes", "flush.messages", "flush.ms",            "max.message.bytes",
-      "message.timestamp.type", "cleanup.policy"};
+      "message.timestamp.type", "cleanup.policy", "delete.retention.ms",
+      "min.cleanable.dirty.ratio", "min.compaction.lag.ms", "max.compaction.lag.ms"};
   std::map<std::string, std::string> log_keys;
   for (const auto& [k, v] : topic_configs) {
     if (kLogKeys.count(k)) log_keys[k] = v;

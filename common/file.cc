@@ -75,6 +75,14 @@ absl::Status File::WriteAt(int64_t position, std::string_view data) {
   return absl::OkStatus();
 }
 
+absl::Status File::Rename(const std::string& new_path) {
+  if (::rename(path_.c_str(), new_path.c_str()) != 0) {
+    return ErrnoError(absl::StrCat("cannot rename to ", new_path, ":"), path_, errno);
+  }
+  path_ = new_path;
+  return absl::OkStatus();
+}
+
 absl::Status File::Truncate(int64_t size) {
   if (::ftruncate(fd_, size) != 0) return ErrnoError("cannot truncate", path_, errno);
   return absl::OkStatus();

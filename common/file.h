@@ -32,6 +32,9 @@ class File {
   absl::Status WriteAt(int64_t position, std::string_view data);
   absl::Status Truncate(int64_t size);
   absl::Status Sync();
+  // rename(2) to `new_path` (same directory); the descriptor stays valid. Not safe while other
+  // threads may call path(): rename only a file no reader has yet (the log cleaner's output).
+  absl::Status Rename(const std::string& new_path);
 
  private:
   File(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}

@@ -187,4 +187,42 @@ absl::StatusOr<std::string> CleanBatches(std::string_view batches, const OffsetM
   return out;
 }
 
+CleanableRange ComputeCleanableRange(const std::vector<SegmentMeta>& segments,
+                                     int64_t log_start_offset, int64_t log_end_offset,
+                                     int64_t high_watermark, int64_t checkpoint, int64_t now_ms,
+                                     int64_t min_compaction_lag_ms) {
+  CleanableRange range;
+  range.first_dirty = checkpoint;
+  if (checkpoint < log_start_offset || checkpoint > log_end_offset) {
+    range.first_dirty = log_start_offset;  // missing, below the start, or past the end
+  }
+  range.first_uncleanable = range.first_dirty;
+  bool stopped = false;
+  for (const SegmentMeta& s : segments) {
+    if (s.end_offset <= range.first_dirty) {
+      range.clean_bytes += s.size_bytes;
+      continue;
+    }
+    stopped = stopped || s.next_offset > high_watermark ||
+              (min_compaction_lag_ms > 0 && s.max_timestamp > now_ms - min_compaction_lag_ms);
+    if (stopped) continue;
+    range.cleanable_bytes += s.size_bytes;
+    range.first_uncleanable = s.end_offset;
+    if (range.oldest_dirty_created_ms < 0 || s.created_ms < range.oldest_dirty_created_ms) {
+      range.oldest_dirty_created_ms = s.created_ms;
+    }
+  }
+  int64_t total = range.clean_bytes + range.cleanable_bytes;
+  range.dirty_ratio = total > 0 ? static_cast<double>(range.cleanable_bytes) / total : 0;
+  return range;
+}
+
+bool ShouldClean(const CleanableRange& range, double min_cleanable_dirty_ratio,
+                 int64_t max_compaction_lag_ms, int64_t now_ms) {
+  if (range.first_uncleanable <= range.first_dirty || range.cleanable_bytes <= 0) return false;
+  if (range.dirty_ratio > min_cleanable_dirty_ratio) return true;
+  return range.oldest_dirty_created_ms >= 0 &&
+         now_ms - range.oldest_dirty_created_ms > max_compaction_lag_ms;
+}
+
 }  // namespace gregor::storage::cleaner

@@ -120,4 +120,40 @@ struct CleanStats {
 absl::StatusOr<std::string> CleanBatches(std::string_view batches, const OffsetMap& map,
                                          const BatchContext& context, CleanStats* stats);
 
+// ---- choosing what to clean (LogCleanerManager.cleanableOffsets, LogToClean) ----
+
+// A non-active segment: its base, one past its last batch, the next segment's base, its size,
+// its largest timestamp and when it was created (wall ms).
+struct SegmentMeta {
+  int64_t base_offset = 0;
+  int64_t next_offset = 0;
+  int64_t end_offset = 0;
+  int64_t size_bytes = 0;
+  int64_t max_timestamp = -1;
+  int64_t created_ms = 0;
+};
+
+struct CleanableRange {
+  int64_t first_dirty = 0;        // the checkpoint, reset to the log start when outside the log
+  int64_t first_uncleanable = 0;  // exclusive end of the dirty section (a segment boundary)
+  int64_t clean_bytes = 0;        // segments entirely below first_dirty
+  int64_t cleanable_bytes = 0;    // segments in [first_dirty, first_uncleanable)
+  double dirty_ratio = 0;         // cleanable / (clean + cleanable)
+  // The creation time of the oldest cleanable segment (for max.compaction.lag.ms); -1 if none.
+  int64_t oldest_dirty_created_ms = -1;
+};
+
+// `segments` are the non-active ones, in order. The dirty section ends before the first segment
+// that reaches the high watermark or (with min.compaction.lag.ms > 0) holds a record newer than
+// now - lag; the active segment is never included.
+CleanableRange ComputeCleanableRange(const std::vector<SegmentMeta>& segments,
+                                     int64_t log_start_offset, int64_t log_end_offset,
+                                     int64_t high_watermark, int64_t checkpoint, int64_t now_ms,
+                                     int64_t min_compaction_lag_ms);
+
+// Whether a log with this range is due: ratio strictly above min.cleanable.dirty.ratio, or
+// dirty data older than max.compaction.lag.ms; in both cases only with something cleanable.
+bool ShouldClean(const CleanableRange& range, double min_cleanable_dirty_ratio,
+                 int64_t max_compaction_lag_ms, int64_t now_ms);
+
 }  // namespace gregor::storage::cleaner

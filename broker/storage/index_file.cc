@@ -55,4 +55,14 @@ absl::Status IndexFile::Delete() {
   return absl::OkStatus();
 }
 
+absl::Status IndexFile::Rename(const std::string& new_path) {
+  if (file_) {
+    RETURN_IF_ERROR(file_->Rename(new_path));
+  } else if (::rename(path_.c_str(), new_path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError(absl::StrCat("cannot rename to ", new_path, ":"), path_, errno);
+  }
+  path_ = new_path;
+  return absl::OkStatus();
+}
+
 }  // namespace gregor::storage

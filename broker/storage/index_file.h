@@ -33,6 +33,8 @@ class IndexFile {
   absl::Status Flush(bool sync);
   // Removes the file (missing is fine).
   absl::Status Delete();
+  // Renames the file (if it exists yet) and remembers the new path.
+  absl::Status Rename(const std::string& new_path);
   const std::string& path() const { return path_; }
 
  private:

@@ -37,6 +37,23 @@ absl::Status LogConfig::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat(
         "cleanup.policy must be delete, compact or delete,compact, got '", cleanup_policy, "'"));
   }
+  if (delete_retention_ms < 0) {
+    return absl::InvalidArgumentError("delete.retention.ms must not be negative");
+  }
+  if (!(min_cleanable_dirty_ratio >= 0 && min_cleanable_dirty_ratio <= 1)) {
+    return absl::InvalidArgumentError("min.cleanable.dirty.ratio must be between 0 and 1");
+  }
+  if (min_compaction_lag_ms < 0) {
+    return absl::InvalidArgumentError("min.compaction.lag.ms must not be negative");
+  }
+  if (max_compaction_lag_ms < 1) {
+    return absl::InvalidArgumentError("max.compaction.lag.ms must be at least 1");
+  }
+  if (min_compaction_lag_ms > max_compaction_lag_ms) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "min.compaction.lag.ms (", min_compaction_lag_ms,
+        ") must not be greater than max.compaction.lag.ms (", max_compaction_lag_ms, ")"));
+  }
   return absl::OkStatus();
 }
 
@@ -78,6 +95,20 @@ absl::Status LogConfig::ApplyTopicConfig(const std::map<std::string, std::string
       }
     } else if (key == "cleanup.policy") {
       cleanup_policy = value;
+    } else if (key == "delete.retention.ms") {
+      if (auto s = ParseLong(key, value, &n); !s.ok()) return s;
+      delete_retention_ms = n;
+    } else if (key == "min.compaction.lag.ms") {
+      if (auto s = ParseLong(key, value, &n); !s.ok()) return s;
+      min_compaction_lag_ms = n;
+    } else if (key == "max.compaction.lag.ms") {
+      if (auto s = ParseLong(key, value, &n); !s.ok()) return s;
+      max_compaction_lag_ms = n;
+    } else if (key == "min.cleanable.dirty.ratio") {
+      if (!absl::SimpleAtod(value, &min_cleanable_dirty_ratio)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "invalid value '", value, "' for topic config '", key, "': expected a number"));
+      }
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown topic config '", key, "'"));
     }

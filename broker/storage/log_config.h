@@ -26,6 +26,14 @@ struct LogConfig {
   int32_t max_message_bytes = 1048588;              // max.message.bytes (1 MiB + 12)
   TimestampType timestamp_type = TimestampType::kCreateTime;  // message.timestamp.type
   std::string cleanup_policy = "delete";            // cleanup.policy
+  // The log cleaner (cleanup.policy contains "compact").
+  int64_t delete_retention_ms = 86400000;           // delete.retention.ms (tombstone life)
+  double min_cleanable_dirty_ratio = 0.5;           // min.cleanable.dirty.ratio
+  int64_t min_compaction_lag_ms = 0;                // min.compaction.lag.ms
+  int64_t max_compaction_lag_ms = std::numeric_limits<int64_t>::max();  // max.compaction.lag.ms
+
+  bool compact() const { return cleanup_policy.find("compact") != std::string::npos; }
+  bool delete_retention() const { return cleanup_policy.find("delete") != std::string::npos; }
 
   absl::Status Validate() const;
 

@@ -28,6 +28,16 @@ absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(LogManagerConfig co
   for (const std::string& dir : manager->config_.log_dirs) {
     RETURN_IF_ERROR(manager->LoadDir(dir));
   }
+  LogManager* self = manager.get();
+  manager->cleaner_ = std::make_unique<LogCleaner>(
+      manager->config_.cleaner, clock, [self] {
+        std::vector<LogCleaner::LogRef> refs;
+        absl::MutexLock lock(&self->mu_);
+        for (const auto& [tp, log] : self->logs_) refs.push_back({log, self->log_dir_of_.at(tp)});
+        return refs;
+      });
+  RETURN_IF_ERROR(manager->cleaner_->LoadCheckpoints(manager->config_.log_dirs));
+  manager->cleaner_->Start();
   absl::MutexLock lock(&manager->mu_);
   int64_t now = clock->SteadyMs();
   manager->last_retention_ms_ = manager->last_recovery_checkpoint_ms_ =
@@ -149,6 +159,7 @@ absl::Status LogManager::DeleteLog(const TopicPartition& tp) {
     logs_.erase(it);
     log_dir_of_.erase(tp);
   }
+  cleaner_->OnLogDeleted(tp);
   return log->Delete();
 }
 
@@ -234,7 +245,12 @@ absl::Status LogManager::CheckpointHighWatermarks() {
                                &PartitionLog::high_watermark);
 }
 
+CleanerPartitionState LogManager::CleanerState(const TopicPartition& tp) const {
+  return cleaner_->StateOf(tp);
+}
+
 absl::Status LogManager::Shutdown() {
+  cleaner_->Stop();
   {
     absl::MutexLock lock(&mu_);
     if (shut_down_) return absl::OkStatus();

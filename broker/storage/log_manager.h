@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/storage/log_cleaner.h"
 #include "broker/storage/log_config.h"
 #include "broker/storage/partition_log.h"
 #include "common/clock.h"
@@ -32,6 +33,7 @@ struct LogManagerConfig {
   int64_t retention_check_interval_ms = 300000;           // log.retention.check.interval.ms
   int64_t recovery_point_checkpoint_interval_ms = 60000;  // log.flush.offset.checkpoint.interval.ms
   int64_t high_watermark_checkpoint_interval_ms = 5000;   // replica.high.watermark.checkpoint.interval.ms
+  CleanerConfig cleaner;                                  // log.cleaner.*
 
   absl::Status Validate() const;
 };
@@ -59,8 +61,13 @@ class LogManager {
   absl::Status CheckpointHighWatermarks();
   absl::Status RunRetention();
 
-  // Clean shutdown: closes every log, writes all checkpoints, then the clean-shutdown marker.
+  // Clean shutdown: stops the log cleaner, closes every log, writes all checkpoints, then the
+  // clean-shutdown marker.
   absl::Status Shutdown();
+
+  // The log cleaner's view of a partition (checkpoint, dirty ratio, uncleanable).
+  CleanerPartitionState CleanerState(const TopicPartition& tp) const;
+  LogCleaner& cleaner() { return *cleaner_; }
 
  private:
   LogManager(LogManagerConfig config, Clock* clock) : config_(std::move(config)), clock_(clock) {}
@@ -78,6 +85,8 @@ class LogManager {
   int64_t last_retention_ms_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_recovery_checkpoint_ms_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_hw_checkpoint_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  // Last member: stopped and destroyed before the logs.
+  std::unique_ptr<LogCleaner> cleaner_;
 };
 
 }  // namespace gregor::storage

@@ -78,20 +78,23 @@ std::string SegmentFileName(const std::string& dir, int64_t base_offset, const c
   return absl::StrFormat("%s/%020d%s", dir, base_offset, suffix);
 }
 
-LogSegment::LogSegment(const std::string& dir, int64_t base_offset, int32_t index_interval_bytes)
+LogSegment::LogSegment(const std::string& dir, int64_t base_offset, int32_t index_interval_bytes,
+                       const std::string& suffix)
     : dir_(dir),
       base_offset_(base_offset),
       index_interval_bytes_(index_interval_bytes),
-      offset_index_(SegmentFileName(dir, base_offset, ".index"), base_offset),
-      time_index_(SegmentFileName(dir, base_offset, ".timeindex"), base_offset),
+      offset_index_(SegmentFileName(dir, base_offset, ".index") + suffix, base_offset),
+      time_index_(SegmentFileName(dir, base_offset, ".timeindex") + suffix, base_offset),
       next_offset_(base_offset) {}
 
 absl::StatusOr<std::unique_ptr<LogSegment>> LogSegment::Create(const std::string& dir,
                                                                int64_t base_offset,
                                                                int32_t index_interval_bytes,
-                                                               int64_t now_ms) {
-  std::unique_ptr<LogSegment> segment(new LogSegment(dir, base_offset, index_interval_bytes));
-  ASSIGN_OR_RETURN(segment->log_, File::Open(SegmentFileName(dir, base_offset, ".log"),
+                                                               int64_t now_ms,
+                                                               const std::string& suffix) {
+  std::unique_ptr<LogSegment> segment(
+      new LogSegment(dir, base_offset, index_interval_bytes, suffix));
+  ASSIGN_OR_RETURN(segment->log_, File::Open(SegmentFileName(dir, base_offset, ".log") + suffix,
                                              /*create=*/true, /*truncate=*/true));
   RETURN_IF_ERROR(segment->offset_index_.Delete());
   RETURN_IF_ERROR(segment->time_index_.Delete());
@@ -372,6 +375,25 @@ absl::Status LogSegment::Flush() {
 
 void LogSegment::OnBecomeInactive() {
   if (max_timestamp_ >= 0) time_index_.MaybeAppend(max_timestamp_, offset_of_max_timestamp_);
+}
+
+absl::Status LogSegment::RenameTo(const std::string& suffix,
+                                  const std::function<void()>& after_first) {
+  RETURN_IF_ERROR(log_->Rename(SegmentFileName(dir_, base_offset_, ".log") + suffix));
+  if (after_first) after_first();
+  RETURN_IF_ERROR(offset_index_.Rename(SegmentFileName(dir_, base_offset_, ".index") + suffix));
+  return time_index_.Rename(SegmentFileName(dir_, base_offset_, ".timeindex") + suffix);
+}
+
+absl::Status LogSegment::SetModifiedTime(int64_t ms) {
+  struct timespec times[2];
+  times[0].tv_sec = 0;
+  times[0].tv_nsec = UTIME_OMIT;
+  times[1].tv_sec = ms / 1000;
+  times[1].tv_nsec = (ms % 1000) * 1000000;
+  if (::futimens(log_->fd(), times) != 0) return ErrnoError("cannot set mtime of", log_->path(), errno);
+  created_ms_ = ms;
+  return absl::OkStatus();
 }
 
 absl::Status LogSegment::Delete() {

@@ -44,11 +44,13 @@ struct RecoveryResult {
 
 class LogSegment {
  public:
-  // A new, empty segment (existing files of that name are truncated).
+  // A new, empty segment (existing files of that name are truncated). `suffix` is appended to
+  // all three file names (".cleaned" for the log cleaner's output, see segment_files.h).
   static absl::StatusOr<std::unique_ptr<LogSegment>> Create(const std::string& dir,
                                                             int64_t base_offset,
                                                             int32_t index_interval_bytes,
-                                                            int64_t now_ms);
+                                                            int64_t now_ms,
+                                                            const std::string& suffix = "");
   // An existing segment. Loads and sanity-checks its indexes (rebuilding them from the log if
   // missing or corrupt — that rescans and may truncate a corrupt tail) and scans the batches
   // after the last index entry to learn next_offset and max_timestamp. `next_segment_base` is
@@ -114,9 +116,17 @@ class LogSegment {
   void OnBecomeInactive();
   // Deletes the three files. Readers holding slices keep reading the unlinked log.
   absl::Status Delete();
+  // Renames the three files to "<base>.log<suffix>" etc. (the cleaner's `.cleaned` -> `.swap`
+  // -> final). Only for a segment no reader has yet. `after_first` runs after the log file is
+  // renamed and before its indexes are (crash tests stop there).
+  absl::Status RenameTo(const std::string& suffix,
+                        const std::function<void()>& after_first = nullptr);
+  // Sets the log file's mtime (and created_ms()) - a cleaned segment takes its last source's.
+  absl::Status SetModifiedTime(int64_t ms);
 
  private:
-  LogSegment(const std::string& dir, int64_t base_offset, int32_t index_interval_bytes);
+  LogSegment(const std::string& dir, int64_t base_offset, int32_t index_interval_bytes,
+             const std::string& suffix = "");
   // Rescans batch headers from the position of the last offset-index entry to the end,
   // updating next_offset_ and max_timestamp_. A malformed header is DataLoss.
   absl::Status ScanTail();

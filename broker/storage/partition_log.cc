@@ -12,6 +12,7 @@
 #include "common/record_batch.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "broker/storage/segment_files.h"
 
 namespace gregor::storage {
 namespace fs = std::filesystem;
@@ -62,24 +63,20 @@ absl::StatusOr<std::unique_ptr<PartitionLog>> PartitionLog::Open(Options options
       log->topic_partition_.DirName(), options.had_clean_shutdown ? "was" : "was NOT",
       log->segments_.size(), log->log_start_offset_, log->active().next_offset(),
       log->high_watermark_, log->recovery_point_);
-  if (log->config_.cleanup_policy.find("compact") != std::string::npos) {
-    Logger("storage")->warn(
-        "{} has cleanup.policy={}: its segments are kept, but this version has no log cleaner, "
-        "so older records of a key are not removed",
-        log->topic_partition_.DirName(), log->config_.cleanup_policy);
-  }
   return log;
 }
 
 absl::Status PartitionLog::LoadSegments(const Options& options) {
+  // Leftovers of a log clean interrupted by a crash: finish or undo it first.
+  RETURN_IF_ERROR(CompleteInterruptedSwaps(dir_));
   std::vector<int64_t> bases;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
     std::string name = entry.path().filename().string();
     std::string ext = entry.path().extension().string();
     std::string stem = entry.path().stem().string();
-    if (ext == ".tmp" || ext == ".deleted" || ext == ".cleaned" || ext == ".swap") {
-      fs::remove(entry.path(), ec);  // left over from an interrupted operation
+    if (ext == ".tmp") {
+      fs::remove(entry.path(), ec);  // left over from an interrupted checkpoint write
       continue;
     }
     int64_t base = 0;
@@ -186,7 +183,7 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(absl::Span<char> batc
   absl::MutexLock lock(&mu_);
   if (closed_) return absl::FailedPreconditionError("log is closed");
   // Validate everything before changing anything: a request appends whole or not at all.
-  const bool compacted = config_.cleanup_policy.find("compact") != std::string::npos;
+  const bool compacted = config_.compact();
   std::vector<std::pair<size_t, record::BatchHeader>> parsed;  // (position, header)
   record::BatchIterator it(std::string_view(batches.data(), batches.size()));
   record::BatchHeader header;
@@ -333,7 +330,10 @@ absl::Status PartitionLog::MaybeRoll(int64_t incoming_bytes, int64_t last_offset
   LogSegment& seg = active();
   if (seg.empty()) return absl::OkStatus();
   bool full = seg.size_bytes() > config_.segment_bytes - incoming_bytes;
-  bool old = clock_->WallMs() - seg.created_ms() >= config_.segment_ms;
+  // A compacted log rolls by max.compaction.lag.ms too, so its head becomes cleanable (Kafka).
+  int64_t roll_ms = config_.compact() ? std::min(config_.segment_ms, config_.max_compaction_lag_ms)
+                                      : config_.segment_ms;
+  bool old = clock_->WallMs() - seg.created_ms() >= roll_ms;
   bool offsets_overflow = last_offset - seg.base_offset() > INT32_MAX;
   if (full || old || offsets_overflow) return RollLocked();
   return absl::OkStatus();
@@ -415,6 +415,9 @@ absl::Status PartitionLog::TruncateToLocked(int64_t offset) {
   if (offset < log_start_offset_) return TruncateFullyLocked(offset);
   Logger("storage")->info("truncating {} from log end {} to {}", topic_partition_.DirName(), leo,
                           offset);
+  // A clean in progress is void if a non-active segment changes.
+  if (offset < active().base_offset()) ++generation_;
+  truncated_to_ = std::min(truncated_to_, offset);
   // Segments starting at or after the offset go; the first segment always stays.
   while (segments_.size() > 1 && segments_.rbegin()->first >= offset) {
     RETURN_IF_ERROR(active().Delete());
@@ -439,6 +442,8 @@ absl::Status PartitionLog::TruncateFullyAndStartAt(Offset offset) {
 absl::Status PartitionLog::TruncateFullyLocked(int64_t offset) {
   Logger("storage")->info("truncating {} fully, restarting at offset {}",
                           topic_partition_.DirName(), offset);
+  ++generation_;
+  truncated_to_ = std::min<int64_t>(truncated_to_, 0);
   for (auto& [base, segment] : segments_) RETURN_IF_ERROR(segment->Delete());
   segments_.clear();
   ASSIGN_OR_RETURN(auto segment, LogSegment::Create(dir_, offset, config_.index_interval_bytes,
@@ -473,6 +478,7 @@ absl::Status PartitionLog::DeleteSegmentsBelow(int64_t offset) {
   while (segments_.size() > 1) {
     auto second = std::next(segments_.begin());
     if (second->first > offset) break;
+    ++generation_;
     RETURN_IF_ERROR(segments_.begin()->second->Delete());
     segments_.erase(segments_.begin());
   }
@@ -491,7 +497,7 @@ absl::StatusOr<int> PartitionLog::DeleteOldSegments() {
     if (upper > high_watermark_) break;  // never delete what is not yet committed
     int64_t largest = oldest.max_timestamp() >= 0 ? oldest.max_timestamp() : oldest.created_ms();
     // cleanup.policy=compact alone keeps segments (as Kafka); retention needs "delete".
-    const bool delete_policy = config_.cleanup_policy.find("delete") != std::string::npos;
+    const bool delete_policy = config_.delete_retention();
     bool by_time = delete_policy && config_.retention_ms >= 0 && now - largest > config_.retention_ms;
     bool by_size = delete_policy && config_.retention_bytes >= 0 &&
                    total - oldest.size_bytes() >= config_.retention_bytes;
@@ -501,6 +507,7 @@ absl::StatusOr<int> PartitionLog::DeleteOldSegments() {
                             topic_partition_.DirName(),
                             by_start ? "below log start" : by_time ? "retention.ms" : "retention.bytes");
     total -= oldest.size_bytes();
+    ++generation_;
     RETURN_IF_ERROR(oldest.Delete());
     segments_.erase(segments_.begin());
     ++deleted;
@@ -572,12 +579,14 @@ absl::Status PartitionLog::Close() {
   RETURN_IF_ERROR(FlushLocked());
   RETURN_IF_ERROR(PersistEpochCache());
   closed_ = true;
+  ++generation_;
   return absl::OkStatus();
 }
 
 absl::Status PartitionLog::Delete() {
   absl::MutexLock lock(&mu_);
   closed_ = true;  // segments stay open (unlinked) so concurrent readers finish safely
+  ++generation_;
   std::error_code ec;
   fs::remove_all(dir_, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot delete ", dir_, ": ", ec.message()));
@@ -588,6 +597,11 @@ absl::Status PartitionLog::Delete() {
 void PartitionLog::SetConfig(const LogConfig& config) {
   absl::MutexLock lock(&mu_);
   config_ = config;
+}
+
+LogConfig PartitionLog::config() const {
+  absl::MutexLock lock(&mu_);
+  return config_;
 }
 
 Offset PartitionLog::log_start_offset() const {

@@ -22,6 +22,7 @@
 #include "broker/storage/leader_epoch_cache.h"
 #include "broker/storage/log_config.h"
 #include "broker/storage/log_segment.h"
+#include "broker/storage/segment_files.h"
 #include "common/clock.h"
 #include "common/types.h"
 
@@ -59,6 +60,32 @@ struct SegmentInfo {
   int64_t next_offset = 0;
   int64_t size_bytes = 0;
   int64_t max_timestamp = -1;
+};
+
+// A non-active segment as the log cleaner sees it: immutable until the log's generation moves.
+struct CleanerSegment {
+  int64_t base_offset = 0;
+  int64_t next_offset = 0;  // one past its last batch (its base when empty)
+  int64_t end_offset = 0;   // the next segment's base: offsets up to here belong to this one
+  int64_t size_bytes = 0;
+  int64_t max_timestamp = -1;
+  int64_t created_ms = 0;
+  std::shared_ptr<const File> file;
+};
+
+// What the log cleaner needs of a log at the start of a clean (log_cleaner.h).
+struct CleanerView {
+  uint64_t generation = 0;  // moves when segments are truncated or deleted (not by the cleaner)
+  std::vector<CleanerSegment> segments;  // every non-active segment, by base offset
+  int64_t active_base = 0;
+  int64_t log_start_offset = 0;
+  int64_t high_watermark = 0;
+  int64_t log_end_offset = 0;
+  int64_t tombstone_floor = 0;
+  // The lowest offset the log was truncated to since the previous view; INT64_MAX if none.
+  int64_t truncated_to = INT64_MAX;
+  LogConfig config;
+  bool closed = false;
 };
 
 class PartitionLog {
@@ -139,6 +166,21 @@ class PartitionLog {
 
   // Applies new topic configs (takes effect from the next append / retention check).
   void SetConfig(const LogConfig& config);
+  LogConfig config() const;
+
+  // ---- the log cleaner (log_cleaner.h; partition_log_clean.cc) ----
+  // The cleaner's snapshot of the log; resets truncated_to.
+  CleanerView TakeCleanerView();
+  // Swaps `cleaned` (a flushed segment written as "<base>.*.cleaned", base = old_bases[0]) in
+  // for the consecutive non-active segments `old_bases`, by the protocol of segment_files.h.
+  // Aborted, with the .cleaned files removed, if the log's generation is no longer
+  // `generation` (truncated, segments deleted, closed) or a segment is missing.
+  // Readers holding slices of the old segments keep reading them.
+  absl::Status ReplaceWithCleaned(const std::vector<int64_t>& old_bases, uint64_t generation,
+                                  std::unique_ptr<LogSegment> cleaned, const SwapHook& hook);
+  // Tombstones at or above this offset are kept by the cleaner: not every assigned replica has
+  // it yet. Only raised; starts at 0 (keep every tombstone) until replication sets it.
+  void RaiseTombstoneFloor(int64_t offset);
 
   const TopicPartition& topic_partition() const { return topic_partition_; }
   const std::string& dir() const { return dir_; }
@@ -183,6 +225,10 @@ class PartitionLog {
   int64_t unflushed_records_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_flush_ms_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  // The cleaner's view (TakeCleanerView).
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t truncated_to_ ABSL_GUARDED_BY(mu_) = INT64_MAX;
+  int64_t tombstone_floor_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace gregor::storage

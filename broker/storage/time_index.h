@@ -41,6 +41,7 @@ class TimeIndex {
   TimestampOffset EntryAt(size_t i) const;
   absl::Status Flush(bool sync) { return file_.Flush(sync); }
   absl::Status Delete() { return file_.Delete(); }
+  absl::Status Rename(const std::string& new_path) { return file_.Rename(new_path); }
   const std::string& path() const { return file_.path(); }
 
  private:

@@ -1,0 +1,563 @@
+// The log cleaner on real segment files: compaction against a model, every codec, tombstones in
+// two passes, a small dedupe buffer, the high watermark and the active segment, a corrupt log,
+// readers of old segments, the checkpoint file, and a crash (the process ends) at every step of
+// the segment swap.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "broker/storage/checkpoint_file.h"
+#include "broker/storage/log_cleaner.h"
+#include "gtest/gtest.h"
+#include "tests/storage/test_util.h"
+
+namespace gregor::storage {
+namespace {
+
+using testing::OpenLog;
+using testing::ReadAll;
+using testing::TempDir;
+namespace fs = std::filesystem;
+
+LogConfig CompactConfig(int64_t segment_bytes = 4096) {
+  LogConfig c;
+  c.cleanup_policy = "compact";
+  c.segment_bytes = segment_bytes;
+  c.index_interval_bytes = 256;
+  c.min_cleanable_dirty_ratio = 0;
+  c.delete_retention_ms = 1000;
+  return c;
+}
+
+// The log's writes, in order: offset -> (key, value or nullopt for a tombstone).
+using Written = std::map<int64_t, std::pair<std::string, std::optional<std::string>>>;
+
+// Appends batches of `per_batch` records over `keys` keys (a tombstone for every
+// `tombstone_every`-th record if > 0) and records what went where.
+void Write(PartitionLog& log, Written* written, int batches, int per_batch, int keys,
+           std::mt19937* rng, Compression codec = Compression::kNone, int tombstone_every = 0,
+           int64_t timestamp = 1'700'000'000'000) {
+  for (int b = 0; b < batches; ++b) {
+    record::BatchBuilder builder(codec);
+    std::vector<std::pair<std::string, std::optional<std::string>>> recs;
+    for (int i = 0; i < per_batch; ++i) {
+      std::string key = absl::StrCat("key-", (*rng)() % keys);
+      std::optional<std::string> value = absl::StrCat("value-", log.log_end_offset().value() + i,
+                                                      "-", std::string(20, 'x'));
+      if (tombstone_every > 0 && (*rng)() % tombstone_every == 0) value.reset();
+      builder.Add(key, value, timestamp + i);
+      recs.emplace_back(key, value);
+    }
+    std::string batch = *builder.Build();
+    int64_t first = testing::AppendOrDie(log, batch);
+    for (size_t i = 0; i < recs.size(); ++i) (*written)[first + static_cast<int64_t>(i)] = recs[i];
+  }
+}
+
+std::unique_ptr<LogCleaner> CleanerFor(PartitionLog* log, const std::string& log_dir,
+                                       Clock* clock, int64_t dedupe_bytes = 1 << 20) {
+  CleanerConfig config;
+  config.dedupe_buffer_size = dedupe_bytes;
+  config.io_buffer_size = 8192;
+  return std::make_unique<LogCleaner>(config, clock, [log, log_dir] {
+    std::shared_ptr<PartitionLog> shared(log, [](PartitionLog*) {});
+    return std::vector<LogCleaner::LogRef>{{shared, log_dir}};
+  });
+}
+
+// Cleans until nothing is due; returns the number of cleans.
+int CleanAll(LogCleaner& cleaner) {
+  int n = 0;
+  while (cleaner.CleanFilthiestLog(0) && n < 100) ++n;
+  return n;
+}
+
+// What must be read after cleaning everything below `clean_end`: below it, for each key only
+// its last write (tombstones included, unless `drop_tombstones`); from it on, everything.
+Written Expected(const Written& written, int64_t clean_end, bool drop_tombstones = false) {
+  std::map<std::string, int64_t> last;
+  for (const auto& [offset, kv] : written) {
+    if (offset < clean_end) last[kv.first] = offset;
+  }
+  Written out;
+  for (const auto& [offset, kv] : written) {
+    if (offset >= clean_end) {
+      out[offset] = kv;
+    } else if (last[kv.first] == offset && (kv.second || !drop_tombstones)) {
+      out[offset] = kv;
+    }
+  }
+  return out;
+}
+
+Written Read(const PartitionLog& log) {
+  Written out;
+  for (const record::Record& r : ReadAll(log)) out[r.offset] = {r.key.value_or("<null>"), r.value};
+  return out;
+}
+
+std::unique_ptr<PartitionLog> OpenAs(const std::string& dir, const std::string& topic,
+                                     const LogConfig& config, Clock* clock) {
+  PartitionLog::Options options;
+  options.dir = absl::StrCat(dir, "/", topic, "-0");
+  options.topic_partition = {topic, 0};
+  options.config = config;
+  options.clock = clock;
+  auto log = PartitionLog::Open(options);
+  EXPECT_TRUE(log.ok()) << log.status();
+  return log.ok() ? std::move(*log) : nullptr;
+}
+
+std::shared_ptr<PartitionLog> Borrow(PartitionLog* log) {
+  return std::shared_ptr<PartitionLog>(log, [](PartitionLog*) {});
+}
+
+int64_t ActiveBase(const PartitionLog& log) { return log.Segments().back().base_offset; }
+
+void SealAndCommit(PartitionLog& log) {
+  ASSERT_TRUE(log.Roll().ok());
+  log.UpdateHighWatermark(log.log_end_offset());
+  log.RaiseTombstoneFloor(log.log_end_offset().value());
+}
+
+class CompactionByCodec : public ::testing::TestWithParam<Compression> {};
+
+TEST_P(CompactionByCodec, KeepsTheLatestRecordOfEveryKeyAndEverythingAboveTheCleanedRange) {
+  TempDir dir;
+  ManualClock clock;
+  auto log = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock);
+  std::mt19937 rng(7);
+  Written written;
+  Write(*log, &written, 60, 20, 50, &rng, GetParam());
+  SealAndCommit(*log);
+  Write(*log, &written, 3, 20, 50, &rng, GetParam());  // the active segment: never cleaned
+  const int64_t clean_end = ActiveBase(*log);
+  const int64_t size_before = log->size_bytes();
+
+  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+  ASSERT_GE(CleanAll(*cleaner), 1);
+  EXPECT_EQ(Read(*log), Expected(written, clean_end));
+  EXPECT_LT(log->size_bytes(), size_before / 2);
+  EXPECT_EQ(log->log_end_offset().value(), written.rbegin()->first + 1);
+  EXPECT_EQ(cleaner->StateOf({"t", 0}).checkpoint, clean_end);
+  EXPECT_TRUE(cleaner->StateOf({"t", 0}).uncleanable.empty());
+
+  // Every surviving offset is found by a fetch at it (the offset index is right), and a fetch
+  // at a removed offset returns the next surviving batch.
+  Written expected = Expected(written, clean_end);
+  for (int64_t offset = 0; offset < log->log_end_offset().value(); offset += 7) {
+    auto slice = log->Read(Offset(offset), 1, log->log_end_offset());
+    ASSERT_TRUE(slice.ok()) << slice.status();
+    std::string bytes = *ReadSlice(*slice);
+    record::BatchIterator it(bytes);
+    record::BatchHeader header;
+    std::string_view batch;
+    ASSERT_TRUE(it.Next(&header, &batch));
+    auto records = record::DecodeRecords(batch);
+    ASSERT_TRUE(records.ok());
+    auto next = expected.lower_bound(offset);
+    ASSERT_NE(next, expected.end());
+    // The batch holding the offset (by its kept last offset) or the next one: either it has
+    // the next survivor, or none at or above the offset and the consumer moves past its end.
+    EXPECT_GE(header.last_offset(), offset);
+    std::optional<int64_t> first_at_or_above;
+    for (const auto& r : *records) {
+      if (r.offset >= offset && !first_at_or_above) first_at_or_above = r.offset;
+    }
+    if (first_at_or_above) {
+      EXPECT_EQ(*first_at_or_above, next->first) << "fetch at " << offset;
+    } else {
+      EXPECT_GT(next->first, header.last_offset()) << "fetch at " << offset;
+    }
+  }
+  // The time index: the first record at or after a timestamp is found.
+  auto by_time = log->FetchOffsetByTimestamp(0);
+  ASSERT_TRUE(by_time.ok() && by_time->has_value());
+  EXPECT_EQ((*by_time)->offset, expected.begin()->first);
+
+  // Reopened (clean and after a crash), the log reads the same and its indexes check out.
+  ASSERT_TRUE(log->Close().ok());
+  log.reset();
+  auto reopened = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock, /*clean=*/true);
+  EXPECT_EQ(Read(*reopened), expected);
+  reopened.reset();
+  auto recovered = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock, /*clean=*/false, 0);
+  EXPECT_EQ(Read(*recovered), expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Codecs, CompactionByCodec,
+                         ::testing::Values(Compression::kNone, Compression::kGzip,
+                                           Compression::kSnappy, Compression::kLz4,
+                                           Compression::kZstd));
+
+TEST(LogCleanerTest, UntouchedBatchesAreCopiedByteForByte) {
+  TempDir dir;
+  ManualClock clock;
+  auto log = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock);
+  // Every key written once: nothing to remove, so the bytes must not change.
+  for (int i = 0; i < 40; ++i) {
+    std::string batch =
+        *record::BatchBuilder(Compression::kLz4).Add(absl::StrCat("unique-", i), "v", 1000 + i).Build();
+    testing::AppendOrDie(*log, batch);
+  }
+  SealAndCommit(*log);
+  std::string before;
+  for (const auto& s : log->Segments()) {
+    if (s.base_offset < ActiveBase(*log)) {
+      before += testing::FileBytes(SegmentFileName(dir.Sub("t-0"), s.base_offset, ".log"));
+    }
+  }
+  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+  ASSERT_EQ(CleanAll(*cleaner), 1);
+  std::string after;
+  for (const auto& s : log->Segments()) {
+    if (s.base_offset < ActiveBase(*log)) {
+      after += testing::FileBytes(SegmentFileName(dir.Sub("t-0"), s.base_offset, ".log"));
+    }
+  }
+  EXPECT_EQ(after, before);
+}
+
+TEST(LogCleanerTest, TombstonesAreStampedInTheFirstCleanAndRemovedAfterDeleteRetention) {
+  TempDir dir;
+  ManualClock clock;
+  LogConfig config = CompactConfig();
+  config.delete_retention_ms = 60000;
+  auto log = OpenLog(dir.Sub("t-0"), config, &clock);
+  Written written;
+  auto put = [&](const std::string& key, std::optional<std::string> value) {
+    std::string batch = *record::BatchBuilder().Add(key, value, 5).Build();  // an old timestamp
+    written[testing::AppendOrDie(*log, batch)] = {key, value};
+  };
+  put("a", "1");
+  put("b", "1");
+  put("a", std::nullopt);  // delete a
+  put("c", "1");
+  SealAndCommit(*log);
+  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+  ASSERT_EQ(CleanAll(*cleaner), 1);
+  // Pass 1 keeps the tombstone (stamped with its horizon), drops the value it deletes.
+  EXPECT_EQ(Read(*log), Expected(written, ActiveBase(*log)));
+  bool stamped = false;
+  for (const auto& s : log->Segments()) {
+    auto bytes = testing::FileBytes(SegmentFileName(dir.Sub("t-0"), s.base_offset, ".log"));
+    record::BatchIterator it(bytes);
+    record::BatchHeader h;
+    std::string_view b;
+    while (it.Next(&h, &b)) {
+      if (h.base_offset == 2) {
+        stamped = (h.attributes & record::kDeleteHorizonBit) != 0 &&
+                  h.base_timestamp == clock.WallMs() + 60000;
+        auto records = record::DecodeRecords(b);
+        ASSERT_TRUE(records.ok());
+        EXPECT_EQ((*records)[0].timestamp, 5) << "record timestamps stay";
+      }
+    }
+  }
+  EXPECT_TRUE(stamped);
+
+  // Before the horizon, another clean keeps it.
+  put("d", "1");
+  SealAndCommit(*log);
+  clock.Advance(59000);
+  ASSERT_EQ(CleanAll(*cleaner), 1);
+  EXPECT_EQ(Read(*log).count(2), 1u);
+
+  // After it, but some replica has not reached it (the floor): still kept.
+  put("e", "1");
+  ASSERT_TRUE(log->Roll().ok());
+  log->UpdateHighWatermark(log->log_end_offset());
+  clock.Advance(2000);
+  {
+    // A fresh log object would start with floor 0; here the floor is below the tombstone only
+    // if never raised, so use a second log to show it.
+    TempDir other;
+    auto lagging = OpenLog(other.Sub("t-0"), config, &clock);
+    std::string t = *record::BatchBuilder().Add("x", std::nullopt, 5).Build();
+    testing::AppendOrDie(*lagging, t);
+    ASSERT_TRUE(lagging->Roll().ok());
+    lagging->UpdateHighWatermark(lagging->log_end_offset());  // floor stays 0
+    auto c2 = CleanerFor(lagging.get(), other.path(), &clock);
+    ASSERT_EQ(CleanAll(*c2), 1);
+    clock.Advance(120000);
+    testing::AppendOrDie(*lagging, *record::BatchBuilder().Add("y", "1", 5).Build());
+    ASSERT_TRUE(lagging->Roll().ok());
+    lagging->UpdateHighWatermark(lagging->log_end_offset());
+    ASSERT_EQ(CleanAll(*c2), 1);
+    EXPECT_EQ(Read(*lagging).count(0), 1u) << "a replica may still lack the tombstone";
+    lagging->RaiseTombstoneFloor(lagging->log_end_offset().value());
+    testing::AppendOrDie(*lagging, *record::BatchBuilder().Add("z", "1", 5).Build());
+    ASSERT_TRUE(lagging->Roll().ok());
+    lagging->UpdateHighWatermark(lagging->log_end_offset());
+    ASSERT_EQ(CleanAll(*c2), 1);
+    EXPECT_EQ(Read(*lagging).count(0), 0u) << "every replica has it: it goes";
+  }
+  log->RaiseTombstoneFloor(log->log_end_offset().value());
+  ASSERT_EQ(CleanAll(*cleaner), 1);
+  Written now = Read(*log);
+  EXPECT_EQ(now.count(2), 0u) << "the tombstone is gone after delete.retention.ms";
+  EXPECT_EQ(now.count(0), 0u);
+  EXPECT_EQ(now, Expected(written, ActiveBase(*log), /*drop_tombstones=*/true));
+}
+
+TEST(LogCleanerTest, ASmallDedupeBufferCleansInSeveralPassesToTheSameResult) {
+  TempDir dir;
+  ManualClock clock;
+  auto log = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock);
+  std::mt19937 rng(11);
+  Written written;
+  Write(*log, &written, 80, 10, 200, &rng);
+  SealAndCommit(*log);
+  const int64_t clean_end = ActiveBase(*log);
+  // Room for about 40 keys: each pass maps part of the dirty section.
+  auto cleaner = CleanerFor(log.get(), dir.path(), &clock, 40 * 24 + 24);
+  int passes = CleanAll(*cleaner);
+  EXPECT_GT(passes, 3);
+  EXPECT_EQ(cleaner->StateOf({"t", 0}).checkpoint, clean_end);
+  EXPECT_EQ(Read(*log), Expected(written, clean_end));
+}
+
+TEST(LogCleanerTest, NeverCleansTheActiveSegmentNorAtOrAboveTheHighWatermark) {
+  TempDir dir;
+  ManualClock clock;
+  auto log = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock);
+  std::mt19937 rng(3);
+  Written written;
+  Write(*log, &written, 30, 20, 10, &rng);
+  ASSERT_TRUE(log->Roll().ok());
+  // The high watermark inside the log: only whole segments below it are cleanable.
+  const auto segments = log->Segments();
+  ASSERT_GT(segments.size(), 4u);
+  const int64_t hw = segments[3].base_offset + 1;
+  log->UpdateHighWatermark(Offset(hw));
+  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+  ASSERT_GE(CleanAll(*cleaner), 1);
+  EXPECT_EQ(cleaner->StateOf({"t", 0}).checkpoint, segments[3].base_offset);
+  EXPECT_EQ(Read(*log), Expected(written, segments[3].base_offset));
+
+  // Nothing more until the high watermark moves.
+  EXPECT_FALSE(cleaner->CleanFilthiestLog(0));
+  // min.compaction.lag.ms keeps segments with recent records out.
+  LogConfig lagged = CompactConfig();
+  lagged.min_compaction_lag_ms = 3'600'000;
+  log->SetConfig(lagged);
+  log->UpdateHighWatermark(log->log_end_offset());
+  clock.SetWallMs(1'700'000'000'000 + 60'000);  // records are 1 minute old
+  EXPECT_FALSE(cleaner->CleanFilthiestLog(0));
+  clock.SetWallMs(1'700'000'000'000 + 7'200'000);
+  EXPECT_TRUE(cleaner->CleanFilthiestLog(0));
+  EXPECT_EQ(Read(*log), Expected(written, ActiveBase(*log)));
+}
+
+TEST(LogCleanerTest, TheDirtyRatioDecidesAndTheDirtiestLogGoesFirst) {
+  TempDir dir;
+  ManualClock clock;
+  LogConfig config = CompactConfig();
+  config.min_cleanable_dirty_ratio = 0.5;
+  std::mt19937 rng(5);
+  auto a = OpenAs(dir.path(), "a", config, &clock);
+  auto b = OpenAs(dir.path(), "b", config, &clock);
+  Written wa, wb;
+  Write(*a, &wa, 20, 10, 50, &rng);
+  SealAndCommit(*a);
+  Write(*b, &wb, 20, 10, 50, &rng);
+  SealAndCommit(*b);
+  CleanerConfig cc;
+  cc.dedupe_buffer_size = 1 << 20;
+  LogCleaner cleaner(cc, &clock, [&] {
+    return std::vector<LogCleaner::LogRef>{{Borrow(a.get()), dir.path()},
+                                           {Borrow(b.get()), dir.path()}};
+  });
+  ASSERT_TRUE(cleaner.CleanFilthiestLog(0));
+  ASSERT_TRUE(cleaner.CleanFilthiestLog(0));
+  EXPECT_FALSE(cleaner.CleanFilthiestLog(0)) << "both are clean now (ratio 0)";
+  EXPECT_EQ(cleaner.StateOf({"a", 0}).dirty_ratio, 0);
+  // A little new data in a, a lot in b: b is the dirtiest and goes first.
+  Write(*a, &wa, 4, 10, 50, &rng);
+  SealAndCommit(*a);
+  Write(*b, &wb, 40, 10, 50, &rng);
+  SealAndCommit(*b);
+  ASSERT_TRUE(cleaner.CleanFilthiestLog(0));
+  EXPECT_EQ(cleaner.StateOf({"b", 0}).cleans, 2);
+  EXPECT_EQ(cleaner.StateOf({"a", 0}).cleans, 1);
+  const double a_ratio = cleaner.StateOf({"a", 0}).dirty_ratio;
+  // Below min.cleanable.dirty.ratio a log waits; above, it is cleaned.
+  config.min_cleanable_dirty_ratio = std::min(0.99, a_ratio + 0.01);
+  a->SetConfig(config);
+  EXPECT_FALSE(cleaner.CleanFilthiestLog(0));
+  config.min_cleanable_dirty_ratio = a_ratio - 0.01;
+  a->SetConfig(config);
+  EXPECT_TRUE(cleaner.CleanFilthiestLog(0));
+  EXPECT_EQ(cleaner.StateOf({"a", 0}).cleans, 2);
+  EXPECT_EQ(Read(*a), Expected(wa, ActiveBase(*a)));
+  EXPECT_EQ(Read(*b), Expected(wb, ActiveBase(*b)));
+  // The checkpoint file, in Kafka's format: version, count, "topic partition offset".
+  EXPECT_EQ(testing::FileBytes(dir.Sub(kCleanerOffsetCheckpoint)),
+            absl::StrCat("0\n2\na 0 ", ActiveBase(*a), "\nb 0 ", ActiveBase(*b), "\n"));
+  // A new cleaner (a restart) starts from the checkpoints: nothing is due.
+  LogCleaner restarted(cc, &clock, [&] {
+    return std::vector<LogCleaner::LogRef>{{Borrow(a.get()), dir.path()},
+                                           {Borrow(b.get()), dir.path()}};
+  });
+  ASSERT_TRUE(restarted.LoadCheckpoints({dir.path()}).ok());
+  EXPECT_EQ(restarted.StateOf({"b", 0}).checkpoint, ActiveBase(*b));
+  EXPECT_FALSE(restarted.CleanFilthiestLog(0));
+}
+
+TEST(LogCleanerTest, ACorruptSegmentMarksTheLogUncleanableAndOthersGoOn) {
+  TempDir dir;
+  ManualClock clock;
+  std::mt19937 rng(9);
+  LogConfig config = CompactConfig();
+  auto bad = OpenAs(dir.path(), "bad", config, &clock);
+  Written wbad;
+  Write(*bad, &wbad, 20, 10, 5, &rng);
+  SealAndCommit(*bad);
+  // Flip a byte inside a record of the second segment: its CRC no longer matches.
+  std::string path = SegmentFileName(dir.Sub("bad-0"), bad->Segments()[1].base_offset, ".log");
+  std::string bytes = testing::FileBytes(path);
+  bytes[80] ^= 0x5a;
+  testing::WriteBytes(path, bytes);
+
+  auto good = OpenAs(dir.path(), "good", config, &clock);
+  Written wgood;
+  Write(*good, &wgood, 10, 10, 5, &rng);
+  SealAndCommit(*good);
+  CleanerConfig cc;
+  cc.dedupe_buffer_size = 1 << 20;
+  LogCleaner cleaner(cc, &clock, [&] {
+    return std::vector<LogCleaner::LogRef>{{Borrow(bad.get()), dir.path()},
+                                           {Borrow(good.get()), dir.path()}};
+  });
+  int rounds = 0;
+  while (cleaner.CleanFilthiestLog(0) && rounds < 10) ++rounds;
+  EXPECT_EQ(rounds, 2) << "one failed clean, one good one, then nothing is due";
+  const std::string reason = cleaner.StateOf({"bad", 0}).uncleanable;
+  EXPECT_NE(reason.find("CRC"), std::string::npos) << reason;
+  EXPECT_TRUE(cleaner.StateOf({"good", 0}).uncleanable.empty());
+  EXPECT_EQ(Read(*good), Expected(wgood, ActiveBase(*good)));
+  for (const auto& entry : fs::directory_iterator(dir.Sub("bad-0"))) {
+    EXPECT_EQ(entry.path().string().find(".cleaned"), std::string::npos) << entry.path();
+  }
+}
+
+TEST(LogCleanerTest, AReaderHoldingAnOldSegmentKeepsAValidView) {
+  TempDir dir;
+  ManualClock clock;
+  auto log = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock);
+  std::mt19937 rng(1);
+  Written written;
+  Write(*log, &written, 30, 10, 5, &rng);
+  SealAndCommit(*log);
+  auto slice = log->Read(Offset(0), 1 << 20, log->log_end_offset());
+  ASSERT_TRUE(slice.ok());
+  std::string before = *ReadSlice(*slice);
+  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+  ASSERT_GE(CleanAll(*cleaner), 1);
+  EXPECT_EQ(*ReadSlice(*slice), before) << "the replaced segment stays readable through the slice";
+  // Appends go on to the active segment.
+  Write(*log, &written, 2, 10, 5, &rng);
+  EXPECT_EQ(Read(*log).rbegin()->first, written.rbegin()->first);
+}
+
+// A crash at each step of the swap: a child process cleans and ends itself (_exit, as kill -9:
+// no destructor, no flush) at the step; the parent reopens the log as after an unclean stop.
+class CrashDuringSwap : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(CrashDuringSwap, TheLogOpensWithEitherTheOldOrTheCleanedContentAndNoLeftovers) {
+  const std::string step = GetParam();
+  TempDir dir;
+  ManualClock clock;
+  std::mt19937 rng(13);
+  Written written;
+  int64_t clean_end = 0;
+  {
+    auto log = OpenLog(dir.Sub("t-0"), CompactConfig(1 << 20), &clock);
+    Write(*log, &written, 40, 10, 8, &rng);
+    ASSERT_TRUE(log->Roll().ok());
+    Write(*log, &written, 40, 10, 8, &rng);
+    SealAndCommit(*log);
+    clean_end = ActiveBase(*log);
+    ASSERT_TRUE(log->Close().ok());
+  }
+  const Written before = Read(*OpenLog(dir.Sub("t-0"), CompactConfig(1 << 20), &clock));
+  const Written after = Expected(written, clean_end);
+
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto log = OpenLog(dir.Sub("t-0"), CompactConfig(1 << 20), &clock);
+    log->UpdateHighWatermark(log->log_end_offset());
+    auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+    cleaner->SetSwapHook([&](std::string_view at) {
+      if (at == step) ::_exit(42);
+    });
+    cleaner->CleanFilthiestLog(0);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 42) << "the clean never reached step " << step;
+
+  auto log = OpenLog(dir.Sub("t-0"), CompactConfig(1 << 20), &clock, /*clean=*/false, 0);
+  ASSERT_NE(log, nullptr);
+  Written now = Read(*log);
+  const bool old_content = step == std::string("cleaned") || step == std::string("swap-renaming");
+  EXPECT_EQ(now, old_content ? before : after) << "crash at " << step;
+  for (const auto& entry : fs::directory_iterator(dir.Sub("t-0"))) {
+    std::string name = entry.path().filename().string();
+    EXPECT_EQ(name.find(".cleaned"), std::string::npos) << name;
+    EXPECT_EQ(name.find(".swap"), std::string::npos) << name;
+    EXPECT_EQ(name.find(".deleted"), std::string::npos) << name;
+  }
+  // The next clean works and gives the cleaned content.
+  log->UpdateHighWatermark(log->log_end_offset());
+  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+  CleanAll(*cleaner);
+  EXPECT_EQ(Read(*log), after);
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, CrashDuringSwap,
+                         ::testing::Values("cleaned", "swap-renaming", "swapped", "deleting",
+                                           "finalizing", "finalized"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace gregor::storage
+
+namespace gregor::storage {
+namespace {
+
+TEST(LogCleanerGroupingTest, CleanedSegmentsAreMergedUpToSegmentBytes) {
+  TempDir dir;
+  ManualClock clock;
+  auto log = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock);
+  std::mt19937 rng(21);
+  Written written;
+  Write(*log, &written, 60, 20, 20, &rng);
+  SealAndCommit(*log);
+  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+  ASSERT_GE(CleanAll(*cleaner), 1);
+  // Full segments shrink in place; the next clean merges the small ones.
+  const size_t after_first = log->Segments().size();
+  Write(*log, &written, 10, 20, 20, &rng);
+  SealAndCommit(*log);
+  ASSERT_GE(CleanAll(*cleaner), 1);
+  EXPECT_LT(log->Segments().size(), after_first);
+  for (const auto& s : log->Segments()) EXPECT_LE(s.size_bytes, 4096);
+  EXPECT_EQ(Read(*log), Expected(written, ActiveBase(*log)));
+}
+
+}  // namespace
+}  // namespace gregor::storage
