@@ -47,6 +47,7 @@ class BrokerImpl final : public Broker {
     logs_config.log_dirs = config_.log_dirs;
     logs_config.default_log_config = config_.log;
     logs_config.retention_check_interval_ms = config_.retention_check_interval_ms;
+    logs_config.cleaner = config_.cleaner;
     logs_config.recovery_point_checkpoint_interval_ms = config_.recovery_point_checkpoint_interval_ms;
     logs_config.high_watermark_checkpoint_interval_ms = config_.hw_checkpoint_interval_ms;
     ASSIGN_OR_RETURN(logs_, storage::LogManager::Open(logs_config, clock_));
@@ -83,6 +84,21 @@ class BrokerImpl final : public Broker {
     RETURN_IF_ERROR(replication_->Start());
     isr_->Start();
     if (guard_) link_->SetHeartbeatListener([this] { guard_->Beat(); });
+    link_->SetCleanerReporter(
+        [this](google::protobuf::RepeatedPtrField<controller::PartitionCleanerReport>* out) {
+          for (const storage::TopicPartition& tp : logs_->Partitions()) {
+            auto log = logs_->GetLog(tp);
+            if (!log || !log->config().compact()) continue;
+            storage::CleanerPartitionState state = logs_->CleanerState(tp);
+            controller::PartitionCleanerReport* r = out->Add();
+            r->set_topic(tp.topic);
+            r->set_partition(tp.partition);
+            r->set_checkpoint(state.checkpoint);
+            r->set_dirty_ratio(state.dirty_ratio);
+            r->set_uncleanable(state.uncleanable);
+            r->set_cleans(state.cleans);
+          }
+        });
     ASSIGN_OR_RETURN(int64_t epoch, link_->Register(absl::Seconds(60)));
     if (guard_) guard_->SetSessionTimeout(link_->session_timeout_ms());
     link_->Start([this](std::shared_ptr<const metadata::MetadataImage> image) {

@@ -45,7 +45,30 @@ const ConfigSchema& BrokerConfigSchema() {
               "How often recovery points are checkpointed.", 1)
         .Int("message.max.bytes", "1048588", "Largest record batch accepted.", 0)
         .String("log.message.timestamp.type", "CreateTime", "CreateTime or LogAppendTime.")
-        .String("log.cleanup.policy", "delete", "delete or compact.")
+        .String("log.cleanup.policy", "delete", "delete, compact or compact,delete.")
+        .Bool("log.cleaner.enable", "true", "Run the log cleaner (compaction of compacted topics).")
+        .Int("log.cleaner.threads", "1", "Log cleaner threads.", 0, 64)
+        .Long("log.cleaner.dedupe.buffer.size", "134217728",
+              "Memory of the cleaners' key -> offset maps (all threads; 24 bytes per key).",
+              24 * 16, 2147483647.0 * 64)
+        .Double("log.cleaner.io.buffer.load.factor", "0.9", "How full a cleaner's key map may get.",
+                0.01, 0.99)
+        .Long("log.cleaner.io.buffer.size", "524288", "Read buffers of the cleaners (all threads).",
+              8192)
+        .Double("log.cleaner.io.max.bytes.per.second", "1.7976931348623157E308",
+                "Bound on the cleaners' reads plus writes.", 1)
+        .Long("log.cleaner.backoff.ms", "15000", "Sleep of a cleaner thread with nothing to do.", 0)
+        .Double("log.cleaner.min.cleanable.ratio", "0.5",
+                "Default min.cleanable.dirty.ratio: clean a log when its dirty share exceeds this.", 0,
+                1)
+        .Long("log.cleaner.delete.retention.ms", "86400000",
+              "Default delete.retention.ms: how long tombstones stay after their first clean.", 0)
+        .Long("log.cleaner.min.compaction.lag.ms", "0",
+              "Default min.compaction.lag.ms: records younger than this are not cleaned.", 0)
+        .Long("log.cleaner.max.compaction.lag.ms", "9223372036854775807",
+              "Default max.compaction.lag.ms: dirty records older than this are cleaned whatever the "
+              "ratio.",
+              1)
         .Int("replica.lag.time.max.ms", "30000",
              "A follower not caught up for this long leaves the ISR.", 1)
         .Int("replica.fetch.max.bytes", "1048576", "Bytes per partition per follower fetch.", 1)
@@ -187,6 +210,18 @@ absl::StatusOr<BrokerConfig> LoadBrokerConfig(const std::string& path,
         "log.message.timestamp.type must be CreateTime or LogAppendTime, got '", ts, "'"));
   }
   b.log.cleanup_policy = c.GetString("log.cleanup.policy");
+  b.log.min_cleanable_dirty_ratio = c.GetDouble("log.cleaner.min.cleanable.ratio");
+  b.log.delete_retention_ms = c.GetLong("log.cleaner.delete.retention.ms");
+  b.log.min_compaction_lag_ms = c.GetLong("log.cleaner.min.compaction.lag.ms");
+  b.log.max_compaction_lag_ms = c.GetLong("log.cleaner.max.compaction.lag.ms");
+  b.cleaner.enable = c.GetBool("log.cleaner.enable");
+  b.cleaner.threads = c.GetInt("log.cleaner.threads");
+  b.cleaner.dedupe_buffer_size = c.GetLong("log.cleaner.dedupe.buffer.size");
+  b.cleaner.dedupe_load_factor = c.GetDouble("log.cleaner.io.buffer.load.factor");
+  b.cleaner.io_buffer_size = c.GetLong("log.cleaner.io.buffer.size");
+  b.cleaner.io_max_bytes_per_second = c.GetDouble("log.cleaner.io.max.bytes.per.second");
+  b.cleaner.backoff_ms = c.GetLong("log.cleaner.backoff.ms");
+  if (b.cleaner.threads == 0) b.cleaner.enable = false;
   b.retention_check_interval_ms = c.GetLong("log.retention.check.interval.ms");
   b.recovery_point_checkpoint_interval_ms = c.GetLong("log.flush.offset.checkpoint.interval.ms");
   b.hw_checkpoint_interval_ms = c.GetLong("replica.high.watermark.checkpoint.interval.ms");

@@ -33,6 +33,7 @@ struct BrokerConfig {
   int32_t min_insync_replicas = 1;           // min.insync.replicas (default for topics)
   storage::LogConfig log;                    // log.* defaults for every topic
   int64_t retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
+  storage::CleanerConfig cleaner;            // log.cleaner.*
   int64_t recovery_point_checkpoint_interval_ms = 60000;  // log.flush.offset.checkpoint.interval.ms
   int64_t hw_checkpoint_interval_ms = 5000;  // replica.high.watermark.checkpoint.interval.ms
 

@@ -106,11 +106,18 @@ void ControllerLink::MaybeMoveWatch() {
 void ControllerLink::HeartbeatLoop() {
   auto log = Logger("broker");
   bool last_fenced = true;
+  int64_t beats = 0;
   while (!stopping_) {
     if (on_heartbeat_) on_heartbeat_();
     controller::BrokerHeartbeatRequest request;
     request.set_broker_id(config_.node_id);
     request.set_broker_epoch(epoch_.load());
+    // The cleaner report rides on about one heartbeat in two seconds.
+    const int64_t every = std::max(1, 2000 / std::max(1, config_.broker_heartbeat_interval_ms));
+    if (cleaner_reporter_ && beats++ % every == 0) {
+      request.set_has_cleaner_report(true);
+      cleaner_reporter_(request.mutable_cleaner());
+    }
     {
       absl::MutexLock lock(&mu_);
       request.set_metadata_offset(applied_offset_);

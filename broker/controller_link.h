@@ -58,6 +58,11 @@ class ControllerLink : public ClusterView {
   // Called at every heartbeat attempt, from the heartbeat thread (the hang guard's beat). Set
   // before Start().
   void SetHeartbeatListener(std::function<void()> on_attempt) { on_heartbeat_ = std::move(on_attempt); }
+  // Fills the cleaner report sent with every few heartbeats (from the heartbeat thread). Set
+  // before Start().
+  using CleanerReporter =
+      std::function<void(google::protobuf::RepeatedPtrField<controller::PartitionCleanerReport>*)>;
+  void SetCleanerReporter(CleanerReporter reporter) { cleaner_reporter_ = std::move(reporter); }
   bool fenced() const { return fenced_.load(); }
   controller::ControllerClient& client() { return client_; }
 
@@ -74,6 +79,7 @@ class ControllerLink : public ClusterView {
   std::atomic<int64_t> epoch_{-1};
   std::atomic<int32_t> session_timeout_ms_{0};
   std::function<void()> on_heartbeat_;
+  CleanerReporter cleaner_reporter_;
   std::atomic<bool> fenced_{true};
   std::atomic<bool> stopping_{false};
   OnUpdate on_update_;

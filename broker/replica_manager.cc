@@ -73,6 +73,8 @@ void ReplicaManager::Reconcile(const metadata::MetadataImage& image) {
             Logger("replica")->error("cannot open log {}: {}", tp.DirName(), log.status().message());
             continue;
           }
+          // A log loaded from disk at start-up has the broker's defaults until now.
+          (*log)->SetConfig(log_config);
           it = partitions_
                    .emplace(tp, std::make_shared<Partition>(tp, *log, me,
                                                             config_.replica_lag_time_max_ms))

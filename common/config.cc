@@ -196,6 +196,12 @@ ConfigSchema& ConfigSchema::Long(std::string name, std::optional<std::string> de
   return Define(MakeDef(std::move(name), ConfigType::kLong, std::move(default_value),
                         std::move(doc), min, max));
 }
+ConfigSchema& ConfigSchema::Double(std::string name, std::optional<std::string> default_value,
+                                   std::string doc, std::optional<double> min,
+                                   std::optional<double> max) {
+  return Define(MakeDef(std::move(name), ConfigType::kDouble, std::move(default_value),
+                        std::move(doc), min, max));
+}
 ConfigSchema& ConfigSchema::Bool(std::string name, std::optional<std::string> default_value,
                                  std::string doc) {
   return Define(MakeDef(std::move(name), ConfigType::kBool, std::move(default_value),

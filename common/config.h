@@ -41,6 +41,9 @@ class ConfigSchema {
                     std::optional<double> min = std::nullopt, std::optional<double> max = std::nullopt);
   ConfigSchema& Long(std::string name, std::optional<std::string> default_value, std::string doc,
                      std::optional<double> min = std::nullopt, std::optional<double> max = std::nullopt);
+  ConfigSchema& Double(std::string name, std::optional<std::string> default_value, std::string doc,
+                       std::optional<double> min = std::nullopt,
+                       std::optional<double> max = std::nullopt);
   ConfigSchema& Bool(std::string name, std::optional<std::string> default_value, std::string doc);
   ConfigSchema& List(std::string name, std::optional<std::string> default_value, std::string doc);
   const ConfigKeyDef* Find(std::string_view name) const;

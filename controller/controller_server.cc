@@ -172,6 +172,10 @@ class ControllerService final : public Controller::CallbackService {
 
  private:
   ServerImpl* server_;
+  // The brokers' cleaner reports (soft state, see BrokerHeartbeatRequest).
+  absl::Mutex reports_mu_;
+  std::map<int32_t, std::vector<PartitionCleanerReport>> cleaner_reports_
+      ABSL_GUARDED_BY(reports_mu_);
 };
 
 class ServerImpl final : public ControllerServer {
@@ -338,6 +342,10 @@ grpc::ServerUnaryReactor* ControllerService::BrokerHeartbeat(grpc::CallbackServe
     return b != nullptr && b->epoch == req.broker_epoch();
   });
   if (current && server_->active().active()) server_->active().RecordHeartbeat(req.broker_id());
+  if (current && req.has_cleaner_report()) {
+    absl::MutexLock lock(&reports_mu_);
+    cleaner_reports_[req.broker_id()].assign(req.cleaner().begin(), req.cleaner().end());
+  }
   return server_->Write(context, "heartbeat", response, [req, settings](const MetadataImage& image) {
     return controller::BrokerHeartbeat(image, req, settings);
   });
@@ -456,6 +464,20 @@ grpc::ServerUnaryReactor* ControllerService::DescribeCluster(grpc::CallbackServe
   response->set_controller_term(status.term);
   response->set_metadata_offset(server_->state().applied_offset());
   response->set_answering_controller_id(config.node_id);
+  {
+    absl::MutexLock lock(&reports_mu_);
+    for (const auto& [broker, reports] : cleaner_reports_) {
+      BrokerCleanerReport* b = nullptr;
+      for (const PartitionCleanerReport& r : reports) {
+        if (!wanted.empty() && !wanted.count(r.topic())) continue;
+        if (!b) {
+          b = response->add_cleaner();
+          b->set_broker_id(broker);
+        }
+        *b->add_partitions() = r;
+      }
+    }
+  }
   auto* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -40,8 +40,15 @@ struct SegmentScan {
 };
 
 // Prints every batch of one segment file; stops at the first corrupt one.
+// `*next` is where the log should continue (-1: unknown); offsets skipped before a batch, or
+// between records of a batch, are printed as gaps (a compacted log has them) and counted.
 SegmentScan DumpSegment(const std::string& path, const LogDumpOptions& options, std::ostream& out,
-                        std::ostream& err) {
+                        std::ostream& err, int64_t* next, int64_t* gap_offsets) {
+  auto gap = [&](const char* prefix, int64_t from, int64_t to) {
+    out << prefix << "gap: offsets " << from << ".." << to << " are not in the log ("
+        << (to - from + 1) << " removed by compaction or never written)\n";
+    *gap_offsets += to - from + 1;
+  };
   SegmentScan scan;
   auto file = File::Open(path, /*create=*/false);
   if (!file.ok()) {
@@ -113,13 +120,18 @@ SegmentScan DumpSegment(const std::string& path, const LogDumpOptions& options, 
       fail(absl::StrCat("offset ", header->base_offset, " does not follow ", expected_next - 1));
       break;
     }
+    if (*next >= 0 && header->base_offset > *next) gap("", *next, header->base_offset - 1);
+    *next = header->next_offset();
     if (options.print_records) {
+      int64_t expected_record = header->base_offset;
       auto records = record::DecodeRecords(bytes);
       if (!records.ok()) {
         fail(std::string(records.status().message()));
         break;
       }
       for (const record::Record& r : *records) {
+        if (r.offset > expected_record) gap("| ", expected_record, r.offset - 1);
+        expected_record = r.offset + 1;
         out << "| offset: " << r.offset << " timestamp: " << r.timestamp
             << " keySize: " << (r.key ? static_cast<int64_t>(r.key->size()) : -1)
             << " valueSize: " << (r.value ? static_cast<int64_t>(r.value->size()) : -1);
@@ -131,6 +143,9 @@ SegmentScan DumpSegment(const std::string& path, const LogDumpOptions& options, 
           out << "]";
         }
         out << " key: " << Show(r.key) << " payload: " << Show(r.value) << "\n";
+      }
+      if (expected_record <= header->last_offset()) {
+        gap("| ", expected_record, header->last_offset());
       }
     }
     scan.batches.push_back({position, *header});
@@ -243,8 +258,10 @@ int RunLogDump(const LogDumpOptions& options, std::ostream& out, std::ostream& e
 
   bool corrupt = false;
   int64_t batches = 0;
+  int64_t next = segments.front().first;
+  int64_t gap_offsets = 0;
   for (size_t i = 0; i < segments.size(); ++i) {
-    SegmentScan scan = DumpSegment(segments[i].second, options, out, err);
+    SegmentScan scan = DumpSegment(segments[i].second, options, out, err, &next, &gap_offsets);
     corrupt = corrupt || scan.corrupt;
     batches += static_cast<int64_t>(scan.batches.size());
     int64_t next_base = i + 1 < segments.size() ? segments[i + 1].first : INT64_MAX;
@@ -253,8 +270,9 @@ int RunLogDump(const LogDumpOptions& options, std::ostream& out, std::ostream& e
       corrupt = true;
     }
   }
-  out << "Summary: " << segments.size() << " segment(s), " << batches << " batch(es), "
-      << (corrupt ? "CORRUPTION FOUND" : "all valid") << "\n";
+  out << "Summary: " << segments.size() << " segment(s), " << batches << " batch(es), ";
+  if (gap_offsets > 0) out << gap_offsets << " offset(s) in gaps, ";
+  out << (corrupt ? "CORRUPTION FOUND" : "all valid") << "\n";
   return corrupt ? 1 : 0;
 }
 

@@ -179,6 +179,26 @@ int RunTopicList(const TopicOptions& o, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
+// For a partition of a compacted topic: what its leader's log cleaner reported (checkpoint = the
+// first dirty offset, dirty ratio, or why it gave up). Empty for other topics.
+std::string CleanerColumn(const controller::DescribeClusterResponse& d,
+                          const controller::TopicDescription& t, int32_t partition,
+                          int32_t leader) {
+  auto policy = t.configs().find("cleanup.policy");
+  if (policy == t.configs().end() || policy->second.find("compact") == std::string::npos) return "";
+  for (const auto& b : d.cleaner()) {
+    if (b.broker_id() != leader) continue;
+    for (const auto& r : b.partitions()) {
+      if (r.topic() != t.name() || r.partition() != partition) continue;
+      if (!r.uncleanable().empty()) return absl::StrCat("\tCleaner: UNCLEANABLE (", r.uncleanable(), ")");
+      return absl::StrCat("\tCleaner: checkpoint ",
+                          r.checkpoint() < 0 ? std::string("none yet") : std::to_string(r.checkpoint()),
+                          ", dirty ", absl::StrFormat("%.1f%%", 100 * r.dirty_ratio()));
+    }
+  }
+  return "\tCleaner: no report yet";
+}
+
 int RunTopicDescribe(const TopicOptions& o, std::ostream& out, std::ostream& err) {
   auto client = MakeControllerClient(o.cluster);
   controller::DescribeClusterRequest request;
@@ -259,7 +279,8 @@ int RunTopicDescribe(const TopicOptions& o, std::ostream& out, std::ostream& err
       out << "\tTopic: " << t.name() << "\tPartition: " << p.partition() << "\tLeader: "
           << (offline ? std::string("none") : std::to_string(p.leader()))
           << "\tLeaderEpoch: " << p.leader_epoch() << "\tReplicas: " << JoinIds(p.replicas())
-          << "\tIsr: " << JoinIds(p.isr()) << "\t" << offs << marks << "\n";
+          << "\tIsr: " << JoinIds(p.isr()) << "\t" << offs
+          << CleanerColumn(*d, t, p.partition(), p.leader()) << marks << "\n";
     }
   }
   return 0;

@@ -114,6 +114,17 @@ int64_t LeaderState::FollowerLogEndOffset(int32_t replica) const {
   return it == followers_.end() ? -1 : it->second.log_end_offset;
 }
 
+std::optional<int64_t> LeaderState::MinReplicaLogEndOffset(int64_t leader_leo) const {
+  int64_t min = leader_leo;
+  for (int32_t r : replicas_) {
+    if (r == local_) continue;
+    int64_t leo = FollowerLogEndOffset(r);
+    if (leo < 0) return std::nullopt;
+    min = std::min(min, leo);
+  }
+  return min;
+}
+
 int64_t LeaderState::LastCaughtUpMs(int32_t replica) const {
   auto it = followers_.find(replica);
   return it == followers_.end() ? 0 : it->second.last_caught_up_ms;

@@ -58,6 +58,10 @@ class LeaderState {
   std::vector<int32_t> MaximalIsr() const;
   // -1 if the replica has not fetched in this leader epoch.
   int64_t FollowerLogEndOffset(int32_t replica) const;
+  // The smallest log end offset over every assigned replica (the leader's is `leader_leo`), in
+  // or out of the ISR; nullopt while one has not fetched in this leader epoch. Below it every
+  // replica has every record: the log cleaner may remove tombstones there (issue 12).
+  std::optional<int64_t> MinReplicaLogEndOffset(int64_t leader_leo) const;
   int64_t LastCaughtUpMs(int32_t replica) const;
 
  private:

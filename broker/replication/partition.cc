@@ -137,8 +137,9 @@ std::optional<KafkaErrorCode> Partition::CheckAppendCommitted(int64_t required_o
 
 bool Partition::MaybeAdvanceHighWatermarkLocked() {
   if (!have_state_ || state_.leader != local_broker_) return false;
-  auto hw = leader_.NewHighWatermark(log_->log_end_offset().value(), log_->high_watermark().value(),
-                                     min_isr_);
+  const int64_t leo = log_->log_end_offset().value();
+  if (auto floor = leader_.MinReplicaLogEndOffset(leo)) log_->RaiseTombstoneFloor(*floor);
+  auto hw = leader_.NewHighWatermark(leo, log_->high_watermark().value(), min_isr_);
   if (!hw) return false;
   log_->UpdateHighWatermark(Offset(*hw));
   return true;
@@ -171,6 +172,7 @@ PartitionOffsets Partition::Offsets() const {
   o.log_start_offset = log_->log_start_offset();
   o.high_watermark = log_->high_watermark();
   o.log_end_offset = log_->log_end_offset();
+  o.tombstone_floor = log_->tombstone_floor();
   return o;
 }
 
@@ -296,7 +298,8 @@ absl::StatusOr<int64_t> Partition::TruncateOnDivergence(const storage::EpochEndO
 }
 
 absl::Status Partition::AppendFromLeader(std::string_view records, int64_t leader_high_watermark,
-                                         int64_t leader_log_start_offset) {
+                                         int64_t leader_log_start_offset,
+                                         int64_t leader_tombstone_floor) {
   if (!records.empty()) {
     auto info = log_->AppendAsFollower(records);
     if (!info.ok()) return info.status();
@@ -309,6 +312,8 @@ absl::Status Partition::AppendFromLeader(std::string_view records, int64_t leade
   // A follower's HW trails the leader's by one fetch, and never exceeds its own log end.
   int64_t hw = std::min(leader_high_watermark, leo);
   if (hw > log_->high_watermark().value()) log_->UpdateHighWatermark(Offset(hw));
+  // Every replica has what lies below the leader's floor, this one included.
+  log_->RaiseTombstoneFloor(std::min(leader_tombstone_floor, leo));
   return absl::OkStatus();
 }
 

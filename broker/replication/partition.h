@@ -27,6 +27,8 @@ struct PartitionOffsets {
   Offset log_start_offset{0};
   Offset high_watermark{0};
   Offset log_end_offset{0};
+  // Below it every assigned replica has every record (PartitionLog::RaiseTombstoneFloor).
+  int64_t tombstone_floor = 0;
 };
 
 // How much one partition of a fetch response may read (KIP-74), for consumer and follower
@@ -123,9 +125,10 @@ class Partition {
   // The leader said our log diverges at (epoch, end_offset): truncate by leader epoch (never to
   // the local high watermark). Returns the new log end offset.
   absl::StatusOr<int64_t> TruncateOnDivergence(const storage::EpochEndOffset& diverging);
-  // Appends replicated batches and applies the leader's high watermark and log start offset.
+  // Appends replicated batches and applies the leader's high watermark, log start offset and
+  // tombstone floor.
   absl::Status AppendFromLeader(std::string_view records, int64_t leader_high_watermark,
-                                int64_t leader_log_start_offset);
+                                int64_t leader_log_start_offset, int64_t leader_tombstone_floor = 0);
 
  private:
   bool MaybeAdvanceHighWatermarkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -338,7 +338,8 @@ class FetcherManager::Fetcher {
       switch (code) {
         case KafkaErrorCode::kNone: {
           absl::Status s = partition.AppendFromLeader(response.records[static_cast<size_t>(i)],
-                                                      p.high_watermark(), p.log_start_offset());
+                                                      p.high_watermark(), p.log_start_offset(),
+                                                      p.tombstone_floor());
           if (!s.ok()) {
             log->warn("{}: cannot append replicated data: {}", tp.DirName(), s.message());
             Backoff(tp, absl::Milliseconds(500));

@@ -250,6 +250,7 @@ struct ReplicationServer::Impl {
       out->set_error_code(static_cast<int32_t>(result.error));
       out->set_high_watermark(result.offsets.high_watermark.value());
       out->set_log_start_offset(result.offsets.log_start_offset.value());
+      out->set_tombstone_floor(result.offsets.tombstone_floor);
       out->set_log_end_offset(result.offsets.log_end_offset.value());
       if (result.error != KafkaErrorCode::kNone) answer.news = true;
       if (result.diverging) {

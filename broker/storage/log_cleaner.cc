@@ -13,13 +13,15 @@ namespace {
 
 // Kafka's "%,.1f": one decimal, thousands separated by commas.
 std::string Num(double v) {
-  std::string s = absl::StrFormat("%.1f", v);
-  size_t dot = s.find('.');
-  size_t first = s[0] == '-' ? 1 : 0;
-  for (int64_t i = static_cast<int64_t>(dot) - 3; i > static_cast<int64_t>(first); i -= 3) {
-    s.insert(static_cast<size_t>(i), ",");
+  const std::string s = absl::StrFormat("%.1f", v);
+  const size_t dot = s.find('.');
+  const size_t first = s[0] == '-' ? 1 : 0;
+  std::string out = s.substr(0, first);
+  for (size_t i = first; i < dot; ++i) {
+    if (i > first && (dot - i) % 3 == 0) out += ',';
+    out += s[i];
   }
-  return s;
+  return out + s.substr(dot);
 }
 
 double Mb(int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }

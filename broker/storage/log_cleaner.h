@@ -28,15 +28,6 @@ namespace gregor::storage {
 
 inline constexpr char kCleanerOffsetCheckpoint[] = "cleaner-offset-checkpoint";
 
-struct CleanerConfig {
-  bool enable = true;                                  // log.cleaner.enable
-  int threads = 1;                                     // log.cleaner.threads
-  int64_t dedupe_buffer_size = 134217728;              // log.cleaner.dedupe.buffer.size (all threads)
-  double dedupe_load_factor = 0.9;                     // log.cleaner.io.buffer.load.factor
-  int64_t io_buffer_size = 524288;                     // log.cleaner.io.buffer.size (all threads)
-  double io_max_bytes_per_second = std::numeric_limits<double>::max();  // ...io.max.bytes.per.second
-  int64_t backoff_ms = 15000;                          // log.cleaner.backoff.ms
-};
 
 // What the cleaner knows of one partition (for `gregor topic describe` and tests).
 struct CleanerPartitionState {

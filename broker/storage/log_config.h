@@ -43,4 +43,15 @@ struct LogConfig {
   absl::Status ApplyTopicConfig(const std::map<std::string, std::string>& configs);
 };
 
+// The broker's log cleaner settings (log.cleaner.*; log_cleaner.h).
+struct CleanerConfig {
+  bool enable = true;                                  // log.cleaner.enable
+  int threads = 1;                                     // log.cleaner.threads
+  int64_t dedupe_buffer_size = 134217728;              // log.cleaner.dedupe.buffer.size (all threads)
+  double dedupe_load_factor = 0.9;                     // log.cleaner.io.buffer.load.factor
+  int64_t io_buffer_size = 524288;                     // log.cleaner.io.buffer.size (all threads)
+  double io_max_bytes_per_second = std::numeric_limits<double>::max();  // ...io.max.bytes.per.second
+  int64_t backoff_ms = 15000;                          // log.cleaner.backoff.ms
+};
+
 }  // namespace gregor::storage

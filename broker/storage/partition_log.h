@@ -181,6 +181,7 @@ class PartitionLog {
   // Tombstones at or above this offset are kept by the cleaner: not every assigned replica has
   // it yet. Only raised; starts at 0 (keep every tombstone) until replication sets it.
   void RaiseTombstoneFloor(int64_t offset);
+  int64_t tombstone_floor() const;
 
   const TopicPartition& topic_partition() const { return topic_partition_; }
   const std::string& dir() const { return dir_; }

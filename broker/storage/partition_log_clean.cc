@@ -35,6 +35,11 @@ void PartitionLog::RaiseTombstoneFloor(int64_t offset) {
   tombstone_floor_ = std::max(tombstone_floor_, offset);
 }
 
+int64_t PartitionLog::tombstone_floor() const {
+  absl::MutexLock lock(&mu_);
+  return tombstone_floor_;
+}
+
 absl::Status PartitionLog::ReplaceWithCleaned(const std::vector<int64_t>& old_bases,
                                               uint64_t generation,
                                               std::unique_ptr<LogSegment> cleaned,

@@ -24,6 +24,24 @@ class LeaderStateTest : public ::testing::Test {
   LeaderState state_{kLeader, kLagMs};
 };
 
+// ---- tombstone floor (log compaction) --------------------------------------------------------
+
+TEST_F(LeaderStateTest, TombstoneFloorIsTheSmallestLogEndOverEveryAssignedReplica) {
+  // Replica 3 is assigned but out of the ISR: it still counts, so a tombstone it lacks stays.
+  state_.Reset({1, 2, 3}, {1, 2}, 0, 0);
+  EXPECT_EQ(state_.MinReplicaLogEndOffset(10), std::nullopt) << "nobody fetched yet";
+  state_.OnFollowerFetch(2, 10, 10, 1);
+  EXPECT_EQ(state_.MinReplicaLogEndOffset(10), std::nullopt) << "3 has not fetched";
+  state_.OnFollowerFetch(3, 4, 10, 1);
+  EXPECT_EQ(state_.MinReplicaLogEndOffset(10), std::optional<int64_t>(4));
+  state_.OnFollowerFetch(3, 10, 12, 2);
+  EXPECT_EQ(state_.MinReplicaLogEndOffset(12), std::optional<int64_t>(10));
+  // Alone, the leader's own log end.
+  LeaderState alone{kLeader, kLagMs};
+  alone.Reset({1}, {1}, 0, 0);
+  EXPECT_EQ(alone.MinReplicaLogEndOffset(7), std::optional<int64_t>(7));
+}
+
 // ---- high watermark --------------------------------------------------------------------------
 
 TEST_F(LeaderStateTest, HighWatermarkIsMinLogEndOverIsrIncludingLeader) {
