@@ -423,6 +423,59 @@ absl::StatusOr<BatchHeader> ValidateBatch(std::string_view batch) {
   return header;
 }
 
+absl::Status ScanRecordKeys(
+    std::string_view batch, std::string* scratch,
+    absl::FunctionRef<void(int64_t offset, const std::string_view* key, bool has_value)> fn) {
+  auto precise_error = [&]() -> absl::Status {
+    absl::Status s = DecodeRecords(batch).status();
+    return s.ok() ? Corrupt("malformed records") : s;
+  };
+  if (batch.size() < kBatchHeaderSize) return precise_error();
+  ASSIGN_OR_RETURN(BatchHeader header, ParseBatchHeader(batch));
+  if (batch.size() != header.size_bytes() || ComputeBatchCrc(batch) != header.crc ||
+      static_cast<int>(header.compression()) > static_cast<int>(Compression::kZstd) ||
+      header.records_count < 0) {
+    return precise_error();
+  }
+  std::string_view section = batch.substr(kBatchHeaderSize);
+  if (header.compression() != Compression::kNone) {
+    absl::StatusOr<std::string> decompressed = Decompress(header.compression(), section);
+    if (!decompressed.ok()) return precise_error();
+    *scratch = std::move(*decompressed);
+    section = *scratch;
+  }
+  const auto* begin = reinterpret_cast<const uint8_t*>(section.data());
+  QuickReader r(begin, begin + section.size());
+  int64_t previous_delta = -1;
+  for (int32_t i = 0; i < header.records_count; ++i) {
+    int32_t length = 0;
+    if (!r.Varint(&length) || length < 0 || static_cast<size_t>(length) > r.remaining()) {
+      return precise_error();
+    }
+    QuickReader body(r.position(), r.position() + length);
+    r.Skip(static_cast<size_t>(length));
+    int32_t offset_delta = 0, key_length = 0, value_length = 0;
+    if (!body.Skip(1) || !body.SkipVarlong() || !body.Varint(&offset_delta) ||
+        !body.Varint(&key_length) || key_length < -1) {
+      return precise_error();
+    }
+    const char* key_data = reinterpret_cast<const char*>(body.position());
+    if (key_length > 0 && !body.Skip(static_cast<size_t>(key_length))) return precise_error();
+    if (!body.Varint(&value_length) || value_length < -1 ||
+        (value_length > 0 && !body.Skip(static_cast<size_t>(value_length)))) {
+      return precise_error();
+    }
+    if (offset_delta <= previous_delta || offset_delta > header.last_offset_delta) {
+      return precise_error();
+    }
+    previous_delta = offset_delta;
+    std::string_view key(key_data, static_cast<size_t>(std::max(0, key_length)));
+    fn(header.base_offset + offset_delta, key_length < 0 ? nullptr : &key, value_length >= 0);
+  }
+  if (r.remaining() != 0) return precise_error();
+  return absl::OkStatus();
+}
+
 void SetBaseOffset(char* batch, int64_t base_offset) {
   StoreBig(batch + kBaseOffsetOffset, static_cast<uint64_t>(base_offset), 8);
 }
@@ -511,6 +564,8 @@ struct EncodeRecord {
   const std::vector<RecordHeader>* headers = nullptr;
 };
 
+absl::StatusOr<std::string> FinishBatch(const BatchHeader& h, std::string records, size_t count);
+
 // Encodes a whole batch from `h` (every header field but batchLength, CRC and recordsCount,
 // which follow from the records) and its records, timestamp deltas against h.base_timestamp,
 // compressed with h.compression() (an empty batch is never compressed).
@@ -544,9 +599,15 @@ absl::StatusOr<std::string> EncodeBatch(const BatchHeader& h, const std::vector<
     AppendVarint(&records, static_cast<int32_t>(body.size()));
     records.append(body);
   }
+  return FinishBatch(h, std::move(records), in.size());
+}
+
+// The whole batch around an uncompressed records section of `count` records: compressed with
+// h.compression() (an empty batch is never compressed), header from `h`, CRC.
+absl::StatusOr<std::string> FinishBatch(const BatchHeader& h, std::string records, size_t count) {
   int16_t attributes = h.attributes;
   std::string payload;
-  if (in.empty()) {
+  if (count == 0) {
     attributes = static_cast<int16_t>(attributes & ~kCompressionMask);
   } else if (h.compression() == Compression::kNone) {
     payload = std::move(records);
@@ -569,7 +630,7 @@ absl::StatusOr<std::string> EncodeBatch(const BatchHeader& h, const std::vector<
   StoreBig(p + kProducerIdOffset, static_cast<uint64_t>(h.producer_id), 8);
   StoreBig(p + kProducerEpochOffset, static_cast<uint16_t>(h.producer_epoch), 2);
   StoreBig(p + kBaseSequenceOffset, static_cast<uint32_t>(h.base_sequence), 4);
-  StoreBig(p + kRecordsCountOffset, in.size(), 4);
+  StoreBig(p + kRecordsCountOffset, count, 4);
   batch.append(payload);
   StoreBig(batch.data() + kCrcOffset, ComputeBatchCrc(batch), 4);
   return batch;
@@ -626,6 +687,42 @@ absl::StatusOr<std::string> RebuildBatch(std::string_view original, const std::v
     h.max_timestamp = max_timestamp;
   }
   return EncodeBatch(h, in);
+}
+
+absl::StatusOr<std::string> RetainRecords(std::string_view original,
+                                          const std::vector<size_t>& keep) {
+  ASSIGN_OR_RETURN(BatchHeader h, ValidateBatch(original));
+  std::string decompressed;
+  std::string_view section = original.substr(kBatchHeaderSize);
+  if (h.compression() != Compression::kNone) {
+    ASSIGN_OR_RETURN(decompressed, Decompress(h.compression(), section));
+    section = decompressed;
+  }
+  const auto* begin = reinterpret_cast<const uint8_t*>(section.data());
+  QuickReader r(begin, begin + section.size());
+  std::string records;
+  size_t next_keep = 0;
+  int64_t max_delta = INT64_MIN;
+  for (size_t i = 0; i < static_cast<size_t>(h.records_count) && next_keep < keep.size(); ++i) {
+    const uint8_t* start = r.position();
+    int32_t length = 0;
+    if (!r.Varint(&length) || length < 0 || !r.Skip(static_cast<size_t>(length))) {
+      return Corrupt(absl::StrCat("record ", i, " is malformed"));
+    }
+    if (keep[next_keep] != i) continue;
+    ++next_keep;
+    records.append(reinterpret_cast<const char*>(start), static_cast<size_t>(r.position() - start));
+    // The timestamp delta follows the length and the attributes byte.
+    std::string_view body(reinterpret_cast<const char*>(r.position()) - length,
+                          static_cast<size_t>(length));
+    if (body.empty()) return Corrupt(absl::StrCat("record ", i, " is empty"));
+    body.remove_prefix(1);
+    ASSIGN_OR_RETURN(int64_t delta, ReadVarlong(&body));
+    max_delta = std::max(max_delta, delta);
+  }
+  if (next_keep != keep.size()) return absl::InvalidArgumentError("a kept record is not in the batch");
+  if (!h.log_append_time() && !keep.empty()) h.max_timestamp = h.base_timestamp + max_delta;
+  return FinishBatch(h, std::move(records), keep.size());
 }
 
 }  // namespace gregor::record

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "common/compression.h"
 
@@ -104,6 +105,14 @@ struct Record {
 // Decodes every record of a whole batch, decompressing if needed. Validates the batch first.
 absl::StatusOr<std::vector<Record>> DecodeRecords(std::string_view batch);
 
+// The log cleaner's fast path: calls `fn(offset, key, has_value)` for every record of a whole
+// batch without building records (`key` is null for a null key and points into the batch, or
+// into `*scratch` where a compressed batch is decompressed). Checks the header, size and CRC,
+// and the framing of each record; errors are DecodeRecords' (DataLoss).
+absl::Status ScanRecordKeys(
+    std::string_view batch, std::string* scratch,
+    absl::FunctionRef<void(int64_t offset, const std::string_view* key, bool has_value)> fn);
+
 // Splits a buffer of concatenated batches (a segment file's bytes, a fetch response) into
 // batches. A truncated trailing batch ends iteration without error (clients and followers see
 // these at the end of a fetch); garbage in the middle yields an error.
@@ -167,6 +176,13 @@ class BatchBuilder {
 // record it is Kafka's empty batch: the 61-byte header, uncompressed.
 absl::StatusOr<std::string> RebuildBatch(std::string_view original, const std::vector<Record>& keep,
                                          std::optional<int64_t> delete_horizon_ms);
+
+// The log cleaner's rebuild of a batch that keeps its base timestamp: only the records at the
+// indices `keep` (increasing, at least one) of `original`, copied as they are (their offset and
+// timestamp deltas stay right: base offset and timestamp do not change), every other header field
+// as it was but recordsCount, maxTimestamp (recomputed for CreateTime) and the CRC; compressed
+// again with the batch's codec.
+absl::StatusOr<std::string> RetainRecords(std::string_view original, const std::vector<size_t>& keep);
 
 // Zigzag varints as used inside records (Kafka ByteUtils). Exposed for the wire codec and tests.
 void AppendVarint(std::string* out, int32_t value);

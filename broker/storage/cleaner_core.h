@@ -20,37 +20,67 @@ namespace gregor::storage::cleaner {
 // Key -> the last offset it was written at, over the dirty section, in bounded memory: 24 bytes
 // per slot (a 128-bit key hash and the offset), open addressing, no removal. Two keys with the same
 // 128-bit hash count as one (Kafka accepts the same risk with MD5). Thread-compatible.
+//
+// Unlike Kafka's, the table in use starts small (1,024 slots) and grows fourfold as keys arrive,
+// up to the budget: a clean of few keys touches little memory and stays in the CPU caches (the
+// whole budget is reserved, as zero pages the kernel hands out when first written). Growing
+// copies the slots in use aside (at most a quarter of the budget) and reinserts them.
 class OffsetMap {
  public:
   static constexpr int64_t kBytesPerSlot = 24;
   // `memory_bytes` / 24 slots, of which at most `load_factor` are filled
   // (log.cleaner.dedupe.buffer.size / threads, log.cleaner.io.buffer.load.factor).
   explicit OffsetMap(int64_t memory_bytes, double load_factor = 0.9);
+  ~OffsetMap();
+  OffsetMap(OffsetMap&& other) noexcept;
+  OffsetMap(const OffsetMap&) = delete;
+  OffsetMap& operator=(const OffsetMap&) = delete;
+
+  // A key's 128-bit hash: what the map stores of it.
+  struct KeyHash {
+    uint64_t h1 = 0;
+    uint64_t h2 = 0;
+  };
+  static KeyHash HashOf(std::string_view key);
+  // Asks the CPU to fetch the key's slot (a clean looks up keys in a table far larger than the
+  // caches: hashing a batch's keys first and prefetching their slots hides most misses).
+  void Prefetch(const KeyHash& hash) const;
 
   // Records that `key` was written at `offset` (later offsets are put later). False, and
   // nothing stored, when the key is new and the map is full: the build stops before this batch.
-  bool Put(std::string_view key, int64_t offset);
+  bool Put(std::string_view key, int64_t offset) { return Put(HashOf(key), offset); }
+  bool Put(const KeyHash& hash, int64_t offset);
   // The last offset of `key`, or nullopt.
-  std::optional<int64_t> Get(std::string_view key) const;
+  std::optional<int64_t> Get(std::string_view key) const { return Get(HashOf(key)); }
+  std::optional<int64_t> Get(const KeyHash& hash) const;
   // Whether a batch with `new_keys` keys not yet in the map would still fit.
   bool HasRoomFor(int64_t new_keys) const { return size_ + new_keys <= max_entries_; }
 
   int64_t size() const { return size_; }
   int64_t max_entries() const { return max_entries_; }
+  // The most memory the table has used since it was made (slots in use x 24 bytes).
+  int64_t peak_bytes() const { return peak_slots_ * kBytesPerSlot; }
   // The last offset the map covers (the end of the last fully indexed batch); -1 if none.
   int64_t latest_offset() const { return latest_offset_; }
   void set_latest_offset(int64_t offset) { latest_offset_ = offset; }
-  void Clear();
+  // Empties the map; `expected_keys` (an upper bound, e.g. the records of the dirty section)
+  // sizes the table in use up front, so that it need not grow.
+  void Clear(int64_t expected_keys = 0);
 
  private:
   struct Slot {
     uint64_t h1 = 0;
     uint64_t h2 = 0;
-    int64_t offset = -1;  // -1: empty
+    int64_t offset_plus_one = 0;  // 0: empty (so that clearing the map is a memset)
   };
   size_t Find(uint64_t h1, uint64_t h2) const;  // the slot of the hash, or the empty one to use
+  void Grow();                                   // the table in use, four times larger
 
-  std::vector<Slot> slots_;
+  Slot* slots_ = nullptr;  // calloc'ed: all empty
+  int64_t total_slots_ = 0;
+  int64_t active_slots_ = 0;  // the table in use: slots_[0, active_slots_)
+  int64_t peak_slots_ = 0;
+  double load_factor_ = 0.9;
   int64_t max_entries_ = 0;
   int64_t size_ = 0;
   int64_t latest_offset_ = -1;
@@ -61,6 +91,7 @@ struct RecordView {
   int64_t offset = 0;
   std::optional<std::string_view> key;  // nullopt: a null key
   bool has_value = true;                // false: a tombstone
+  std::optional<OffsetMap::KeyHash> hash;  // the key's, if computed already
 };
 
 // What is known about the batch and the clean it is in.

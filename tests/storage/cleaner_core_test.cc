@@ -277,3 +277,28 @@ TEST(CleanBatchesTest, AnEmptiedLastBatchOfTheRoundStaysAsAHeader) {
 
 }  // namespace
 }  // namespace gregor::storage::cleaner
+
+namespace gregor::storage::cleaner {
+namespace {
+
+TEST(OffsetMapGrowthTest, TheTableInUseGrowsWithTheKeysAndKeepsEveryOne) {
+  OffsetMap map(64 << 20, 0.9);  // 2.8 M slots
+  EXPECT_LE(map.peak_bytes(), 1024 * OffsetMap::kBytesPerSlot);
+  for (int i = 0; i < 100000; ++i) ASSERT_TRUE(map.Put("key-" + std::to_string(i), i));
+  for (int i = 0; i < 100000; i += 7) {
+    ASSERT_EQ(map.Get("key-" + std::to_string(i)), std::optional<int64_t>(i)) << i;
+  }
+  EXPECT_EQ(map.size(), 100000);
+  EXPECT_FALSE(map.Get("key-100000").has_value());
+  // 100,000 keys at load 0.9 need 111,112 slots: the table grew 1,024 -> 4,096 -> ... ->
+  // 262,144 slots (6 MiB), not the whole 64 MiB.
+  EXPECT_EQ(map.peak_bytes(), 262144 * OffsetMap::kBytesPerSlot);
+  map.Clear();
+  EXPECT_EQ(map.size(), 0);
+  EXPECT_FALSE(map.Get("key-5").has_value());
+  ASSERT_TRUE(map.Put("key-5", 9));
+  EXPECT_EQ(map.Get("key-5"), std::optional<int64_t>(9));
+}
+
+}  // namespace
+}  // namespace gregor::storage::cleaner
