@@ -238,8 +238,11 @@ int64_t ProduceLoad(const PerfOptions& o, rd_kafka_t* rk, rd_kafka_topic_t* rkt,
     if (stamp) std::memcpy(payload.data(), &t, 8);
     // Without a stamp every record has the same bytes: librdkafka may reference them (they live
     // until every delivery report is in) instead of copying each one, as Kafka's perf test does.
+    std::string key;
+    if (o.key_count > 0) key = absl::StrCat("key-", rng() % static_cast<uint64_t>(o.key_count));
     if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, stamp ? RD_KAFKA_MSG_F_COPY : 0, payload.data(),
-                         payload.size(), nullptr, 0, reinterpret_cast<void*>(t)) == -1) {
+                         payload.size(), key.empty() ? nullptr : key.data(), key.size(),
+                         reinterpret_cast<void*>(t)) == -1) {
       rd_kafka_resp_err_t e = rd_kafka_last_error();
       if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         rd_kafka_poll(rk, 1);
@@ -554,6 +557,10 @@ void AddPerfCommands(CLI::App& app, int* exit_code) {
     cmd->add_option("--compression", o->compression, "Batch compression codec")
         ->capture_default_str()
         ->check(CLI::IsMember({"none", "gzip", "snappy", "lz4", "zstd"}));
+    cmd->add_option("--key-count", o->key_count,
+                    "Give records keys key-<random below N> (needed for compacted topics); "
+                    "default: no key")
+        ->check(CLI::PositiveNumber);
   };
 
   auto produce = std::make_shared<PerfOptions>();

@@ -34,6 +34,7 @@ struct PerfOptions {
   std::optional<int> linger_ms;
   std::optional<int> batch_size;  // bytes (librdkafka batch.size)
   std::string compression = "none";
+  int64_t key_count = 0;          // > 0: keys "key-<random below key_count>" (compacted topics)
   int64_t timeout_ms = 10000;     // consume/e2e: stop after this long without a record
   int reporting_interval_ms = 1000;
 };

@@ -1,5 +1,9 @@
 #include "broker/storage/log_cleaner.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -84,6 +88,11 @@ void LogCleaner::SetSwapHook(SwapHook hook) {
 }
 
 void LogCleaner::Run(int thread_id) {
+  // Background work: on Linux a thread has its own nice value, so the cleaner yields the CPU to
+  // the threads serving produce and fetch requests (it has the rest).
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10) != 0) {
+    Logger("cleaner")->debug("cannot lower the cleaner thread's priority");
+  }
   while (true) {
     bool cleaned = CleanFilthiestLog(thread_id);
     absl::MutexLock lock(&mu_);
@@ -170,7 +179,12 @@ bool LogCleaner::CleanFilthiestLog(int thread_id) {
     // Truncated during the clean: what follows the truncation point is dirty again.
     if (state.checkpoint > after.truncated_to) state.checkpoint = after.truncated_to;
     if (result.ok()) {
-      // done
+      // What is dirty now (appends went on during the clean).
+      const cleaner::CleanableRange now_range = cleaner::ComputeCleanableRange(
+          Metas(after), after.log_start_offset, after.log_end_offset, after.high_watermark,
+          state.checkpoint, clock_->WallMs(), after.config.min_compaction_lag_ms);
+      state.dirty_ratio = now_range.dirty_ratio;
+      state.cleanable_bytes = now_range.cleanable_bytes;
     } else if (absl::IsAborted(result.status()) || after.closed) {
       Logger("cleaner")->info("Cleaner {}: cleaning of {} aborted: {}", thread_id, tp.DirName(),
                               result.status().message());

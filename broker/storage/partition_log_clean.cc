@@ -47,41 +47,45 @@ absl::Status PartitionLog::ReplaceWithCleaned(const std::vector<int64_t>& old_ba
   auto step = [&](std::string_view name) {
     if (hook) hook(name);
   };
-  absl::MutexLock lock(&mu_);
-  bool current = !closed_ && generation == generation_ && !old_bases.empty() &&
-                 cleaned->base_offset() == old_bases.front();
-  for (int64_t base : old_bases) {
-    current = current && segments_.count(base) && base != active().base_offset();
-  }
-  if (!current) {
-    RETURN_IF_ERROR(cleaned->Delete());
-    return absl::AbortedError(absl::StrCat("log ", topic_partition_.DirName(),
-                                           " changed during the clean (truncated, segments "
-                                           "deleted, or closed): cleaned segments discarded"));
-  }
   const int64_t base = cleaned->base_offset();
-  Logger("storage")->info("Cleaner: swapping in cleaned segment {} for segment(s) {} in log {}",
-                          base, absl::StrJoin(old_bases, ","), topic_partition_.DirName());
-  // Step 2: .cleaned -> .swap. A crash before the last rename undoes the clean on load.
-  RETURN_IF_ERROR(cleaned->RenameTo(kSwapSuffix, [&] { step("swap-renaming"); }));
-  step("swapped");
-  // Step 3: the replaced segments' files -> .deleted. Their objects (and open files) live on
-  // until the last reader's slice is gone.
   std::vector<std::unique_ptr<LogSegment>> replaced;
-  for (int64_t old : old_bases) {
-    RETURN_IF_ERROR(RenameSegmentFiles(dir_, old, "", kDeletedSuffix));
-    step("deleting");
-    replaced.push_back(std::move(segments_[old]));
-    segments_.erase(old);
+  {
+    // Only renames and the segment map change under the lock: appends and reads of the
+    // partition wait for no fsync or unlink of the cleaner.
+    absl::MutexLock lock(&mu_);
+    bool current = !closed_ && generation == generation_ && !old_bases.empty() &&
+                   base == old_bases.front();
+    for (int64_t old : old_bases) {
+      current = current && segments_.count(old) && old != active().base_offset();
+    }
+    if (!current) {
+      RETURN_IF_ERROR(cleaned->Delete());
+      return absl::AbortedError(absl::StrCat("log ", topic_partition_.DirName(),
+                                             " changed during the clean (truncated, segments "
+                                             "deleted, or closed): cleaned segments discarded"));
+    }
+    Logger("storage")->info("Cleaner: swapping in cleaned segment {} for segment(s) {} in log {}",
+                            base, absl::StrJoin(old_bases, ","), topic_partition_.DirName());
+    // Step 2: .cleaned -> .swap. A crash before the last rename undoes the clean on load.
+    RETURN_IF_ERROR(cleaned->RenameTo(kSwapSuffix, [&] { step("swap-renaming"); }));
+    step("swapped");
+    // Step 3: the replaced segments' files -> .deleted. Their objects (and open files) live on
+    // until the last reader's slice is gone.
+    for (int64_t old : old_bases) {
+      RETURN_IF_ERROR(RenameSegmentFiles(dir_, old, "", kDeletedSuffix));
+      step("deleting");
+      replaced.push_back(std::move(segments_[old]));
+      segments_.erase(old);
+    }
+    // Step 4: .swap -> final name.
+    RETURN_IF_ERROR(cleaned->RenameTo("", [&] { step("finalizing"); }));
+    segments_[base] = std::move(cleaned);
+    CheckInvariants();
   }
-  // Step 4: .swap -> final name, durable.
-  RETURN_IF_ERROR(cleaned->RenameTo("", [&] { step("finalizing"); }));
+  // Durable renames, then step 5: the old files go (readers keep their open descriptors).
   RETURN_IF_ERROR(SyncDirectory(dir_));
-  segments_[base] = std::move(cleaned);
   step("finalized");
-  // Step 5: the old files go (readers keep their open descriptors).
   for (int64_t old : old_bases) RETURN_IF_ERROR(RemoveSegmentFiles(dir_, old, kDeletedSuffix));
-  CheckInvariants();
   return absl::OkStatus();
 }
 
