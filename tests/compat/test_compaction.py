@@ -272,3 +272,83 @@ def test_a_broker_killed_in_the_middle_of_a_clean_comes_back_clean(cluster):
     p.produce(topic, value=b"no key", on_delivery=lambda err, msg: errors.append(err))
     p.flush(30)
     assert errors and errors[0] is not None and errors[0].code() == KafkaError.INVALID_RECORD, errors
+
+
+def read_kcat(cluster, topic):
+    out = subprocess.run(["kcat", "-C", "-b", cluster.bootstrap, "-t", topic, "-o", "beginning",
+                          "-e", "-q", "-Z", "-f", "%o\t%k\t%s\n"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    records = []
+    for line in out.stdout.splitlines():
+        offset, key, value = line.split("\t")
+        records.append((int(offset), key, None if value == "NULL" else value))
+    return records
+
+
+def test_a_replica_away_longer_than_delete_retention_does_not_bring_deleted_keys_back(cluster):
+    """The hazard Kafka leaves open (log-compaction.md §4.3): a replica holding K=v1 is away
+    while K is deleted and the tombstone cleaned away after delete.retention.ms; it comes back,
+    fetches past the gap and keeps v1. Here the tombstone stays until every assigned replica has
+    it."""
+    topic = "away"
+    cluster.create_topic(topic, partitions=1, replication_factor=3, configs=TOPIC_CONFIGS)
+    keys = ["key-%04d" % k for k in range(KEYS)]
+    produce_keyed(cluster, topic, [(k, "v1-" + k) for k in keys] * 3)  # acks=all: all 3 have it
+    away = cluster.brokers[3]
+    cluster.stop_broker(3)
+    live = [b for b in cluster.brokers.values() if b.node_id != 3]
+
+    deleted = keys[::10]
+    model = {k: "v1-" + k for k in keys}
+    for k in deleted:
+        model.pop(k)
+    survivors = sorted(model)
+    produce_keyed(cluster, topic, [(k, None) for k in deleted] +
+                  [(k, "w1-" + k) for k in survivors] * 4)
+    tombstones_end = 3 * KEYS + len(deleted)
+    wait_until("the live replicas to clean past the tombstones",
+               lambda: all(cleaner_checkpoint(b, topic) >= active_segment_base(b, topic) >
+                           tombstones_end for b in live))
+    time.sleep(1.5)  # past delete.retention.ms: Kafka would drop them at the next clean
+    cleaned_before = {b.node_id: cleaner_checkpoint(b, topic) for b in live}
+    produce_keyed(cluster, topic, [(k, "w2-" + k) for k in survivors] * 4)
+    for k in survivors:
+        model[k] = "w2-" + k
+    wait_until("the live replicas to clean again",
+               lambda: all(cleaner_checkpoint(b, topic) > cleaned_before[b.node_id] and
+                           cleaner_checkpoint(b, topic) >= active_segment_base(b, topic)
+                           for b in live))
+    for b in live:
+        records, _ = replica_view(b, topic)
+        kept = {k for _o, k, v in records if v is None}
+        assert kept == set(deleted), \
+            "broker %d removed tombstones broker 3 lacks: %d kept" % (b.node_id, len(kept))
+        assert not {k for _o, k, v in records if v is not None} & set(deleted)
+
+    # Broker 3 comes back and fetches across the gaps of the compacted leader.
+    cluster.start_broker(3)
+    leader_end = max(r[0] for r in replica_view(live[0], topic)[0]) + 1
+
+    def caught_up():
+        records, _ = replica_view(away, topic)
+        return records and records[-1][0] + 1 >= leader_end and materialize(records) == model
+
+    wait_until("broker 3 to catch up with no deleted key", caught_up)
+    for name, records in (("kcat", read_kcat(cluster, topic)),
+                          ("librdkafka", read_confluent(cluster, topic)[0])):
+        assert materialize(records) == model, name
+
+    # Now that every replica has the tombstones, the next clean removes them everywhere.
+    produce_keyed(cluster, topic, [(k, "w3-" + k) for k in survivors] * 4)
+    for k in survivors:
+        model[k] = "w3-" + k
+
+    def tombstones_gone():
+        for b in cluster.brokers.values():
+            records, _ = replica_view(b, topic)
+            if any(v is None for _o, _k, v in records) or materialize(records) != model:
+                return False
+        return True
+
+    wait_until("the tombstones to go once every replica has them", tombstones_gone)

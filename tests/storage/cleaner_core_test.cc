@@ -302,3 +302,77 @@ TEST(OffsetMapGrowthTest, TheTableInUseGrowsWithTheKeysAndKeepsEveryOne) {
 
 }  // namespace
 }  // namespace gregor::storage::cleaner
+
+namespace gregor::storage::cleaner {
+namespace {
+
+// Segments [0,100) [100,200) [200,300) of 1,000 bytes each, the active one at 300; timestamps
+// 1000, 2000, 3000; created at 10, 20, 30.
+std::vector<SegmentMeta> ThreeSegments() {
+  return {{0, 100, 100, 1000, 1000, 10}, {100, 200, 200, 1000, 2000, 20},
+          {200, 300, 300, 1000, 3000, 30}};
+}
+
+TEST(CleanableRangeTest, FromTheCheckpointToTheActiveSegment) {
+  CleanableRange r = ComputeCleanableRange(ThreeSegments(), 0, 350, 350, -1, 5000, 0);
+  EXPECT_EQ(r.first_dirty, 0);
+  EXPECT_EQ(r.first_uncleanable, 300);
+  EXPECT_EQ(r.clean_bytes, 0);
+  EXPECT_EQ(r.cleanable_bytes, 3000);
+  EXPECT_DOUBLE_EQ(r.dirty_ratio, 1.0);
+  r = ComputeCleanableRange(ThreeSegments(), 0, 350, 350, 200, 5000, 0);
+  EXPECT_EQ(r.first_dirty, 200);
+  EXPECT_EQ(r.clean_bytes, 2000);
+  EXPECT_EQ(r.cleanable_bytes, 1000);
+  EXPECT_NEAR(r.dirty_ratio, 1.0 / 3, 1e-9);
+  // A checkpoint inside a segment (a partial clean): that segment counts as dirty.
+  r = ComputeCleanableRange(ThreeSegments(), 0, 350, 350, 150, 5000, 0);
+  EXPECT_EQ(r.first_dirty, 150);
+  EXPECT_EQ(r.clean_bytes, 1000);
+  EXPECT_EQ(r.cleanable_bytes, 2000);
+}
+
+TEST(CleanableRangeTest, TheHighWatermarkEndsItAtASegmentBoundary) {
+  // HW inside the second segment: only the first is cleanable.
+  CleanableRange r = ComputeCleanableRange(ThreeSegments(), 0, 350, 150, -1, 5000, 0);
+  EXPECT_EQ(r.first_uncleanable, 100);
+  EXPECT_EQ(r.cleanable_bytes, 1000);
+  // HW exactly at a segment's end: that segment is cleanable.
+  r = ComputeCleanableRange(ThreeSegments(), 0, 350, 200, -1, 5000, 0);
+  EXPECT_EQ(r.first_uncleanable, 200);
+  // HW at 0: nothing.
+  r = ComputeCleanableRange(ThreeSegments(), 0, 350, 0, -1, 5000, 0);
+  EXPECT_EQ(r.first_uncleanable, 0);
+  EXPECT_FALSE(ShouldClean(r, 0, INT64_MAX, 5000));
+}
+
+TEST(CleanableRangeTest, MinCompactionLagKeepsRecentSegmentsOut) {
+  // now 3500, lag 1000: segments with a record newer than 2500 wait (the third, and with it
+  // everything after).
+  CleanableRange r = ComputeCleanableRange(ThreeSegments(), 0, 350, 350, -1, 3500, 1000);
+  EXPECT_EQ(r.first_uncleanable, 200);
+  r = ComputeCleanableRange(ThreeSegments(), 0, 350, 350, -1, 3500, 2000);
+  EXPECT_EQ(r.first_uncleanable, 100);
+}
+
+TEST(CleanableRangeTest, ACheckpointOutsideTheLogStartsOverAtTheLogStart) {
+  EXPECT_EQ(ComputeCleanableRange(ThreeSegments(), 50, 350, 350, 10, 5000, 0).first_dirty, 50);
+  EXPECT_EQ(ComputeCleanableRange(ThreeSegments(), 0, 350, 350, 999, 5000, 0).first_dirty, 0);
+}
+
+TEST(CleanableRangeTest, DueAboveTheRatioOrPastTheMaxLag) {
+  CleanableRange r = ComputeCleanableRange(ThreeSegments(), 0, 350, 350, 200, 5000, 0);
+  EXPECT_TRUE(ShouldClean(r, 0.3, INT64_MAX, 5000));
+  EXPECT_FALSE(ShouldClean(r, 0.5, INT64_MAX, 5000));
+  // The ratio must be strictly above.
+  EXPECT_FALSE(ShouldClean(r, r.dirty_ratio, INT64_MAX, 5000));
+  // max.compaction.lag.ms: the dirty segment was created at 30.
+  EXPECT_TRUE(ShouldClean(r, 0.5, 100, 200));
+  EXPECT_FALSE(ShouldClean(r, 0.5, 100, 120));
+  // Nothing cleanable: never due.
+  r = ComputeCleanableRange(ThreeSegments(), 0, 350, 350, 300, 5000, 0);
+  EXPECT_FALSE(ShouldClean(r, 0, 1, 5000));
+}
+
+}  // namespace
+}  // namespace gregor::storage::cleaner
