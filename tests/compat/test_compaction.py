@@ -171,17 +171,22 @@ def read_confluent(cluster, topic):
     return records, high
 
 
+def random_writes(count, seed, padding=""):
+    """`count` writes to random keys of KEYS, and the latest value of each key."""
+    rng = random.Random(seed)
+    items, model = [], {}
+    for i in range(count):
+        k = "key-%04d" % rng.randrange(KEYS)
+        v = "v%06d%s" % (i, padding)
+        items.append((k, v))
+        model[k] = v
+    return items, model
+
+
 def test_compacted_topic_keeps_the_latest_value_of_every_key_on_every_replica(cluster):
     topic = "compacted"
     cluster.create_topic(topic, partitions=1, replication_factor=3, configs=TOPIC_CONFIGS)
-    rng = random.Random(12)
-    model = {}
-    written = []
-    for i in range(100000):
-        k = "key-%04d" % rng.randrange(KEYS)
-        v = "v%06d" % i
-        written.append((k, v))
-        model[k] = v
+    written, model = random_writes(100000, seed=12)
     deleted = ["key-%04d" % k for k in range(0, KEYS, 10)]
     written += [(k, None) for k in deleted]
     for k in deleted:
@@ -242,14 +247,7 @@ def test_compacted_topic_keeps_the_latest_value_of_every_key_on_every_replica(cl
 def test_a_broker_killed_in_the_middle_of_a_clean_comes_back_clean(cluster):
     topic = "crashy"
     cluster.create_topic(topic, partitions=1, replication_factor=3, configs=TOPIC_CONFIGS)
-    rng = random.Random(5)
-    model = {}
-    items = []
-    for i in range(150000):
-        k = "key-%04d" % rng.randrange(KEYS)
-        v = "v%06d-%s" % (i, "x" * 40)
-        items.append((k, v))
-        model[k] = v
+    items, model = random_writes(150000, seed=5, padding="-" + "x" * 40)
     items += [(k, "last-%s" % k) for k in sorted(model)] * 2  # the tail rolls the big segments
     for k in sorted(model):
         model[k] = "last-%s" % k

@@ -15,13 +15,15 @@ namespace {
 using Kind = BatchPlan::Kind;
 
 RecordView Rec(int64_t offset, std::string_view key, bool value = true) {
-  return {offset, key, value};
+  return {offset, key, value, std::nullopt};
 }
 
 OffsetMap MapOf(const std::vector<RecordView>& records) {
   OffsetMap map(1 << 20);
   for (const auto& r : records) {
-    if (r.key) EXPECT_TRUE(map.Put(*r.key, r.offset));
+    if (r.key) {
+      EXPECT_TRUE(map.Put(*r.key, r.offset));
+    }
   }
   return map;
 }
@@ -110,7 +112,7 @@ TEST(CleanerCoreTest, TombstonesInTwoPasses) {
 }
 
 TEST(CleanerCoreTest, NullKeysAreDroppedAndRecordsBeyondTheMapKept) {
-  std::vector<RecordView> records = {Rec(0, "a"), {1, std::nullopt, true}, Rec(2, "a")};
+  std::vector<RecordView> records = {Rec(0, "a"), {1, std::nullopt, true, std::nullopt}, Rec(2, "a")};
   OffsetMap map = MapOf({Rec(0, "a")});  // the map stopped after offset 0
   BatchPlan plan = PlanBatch(map, records, Ctx(2));
   EXPECT_EQ(plan.kind, Kind::kRebuild);

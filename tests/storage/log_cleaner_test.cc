@@ -96,9 +96,11 @@ Written Expected(const Written& written, int64_t clean_end, bool drop_tombstones
   return out;
 }
 
-Written Read(const PartitionLog& log) {
+Written Read(const PartitionLog& log, int64_t from = 0) {
   Written out;
-  for (const record::Record& r : ReadAll(log)) out[r.offset] = {r.key.value_or("<null>"), r.value};
+  for (const record::Record& r : ReadAll(log, from)) {
+    out[r.offset] = {r.key.value_or("<null>"), r.value};
+  }
   return out;
 }
 
@@ -557,6 +559,39 @@ TEST(LogCleanerGroupingTest, CleanedSegmentsAreMergedUpToSegmentBytes) {
   EXPECT_LT(log->Segments().size(), after_first);
   for (const auto& s : log->Segments()) EXPECT_LE(s.size_bytes, 4096);
   EXPECT_EQ(Read(*log), Expected(written, ActiveBase(*log)));
+}
+
+}  // namespace
+}  // namespace gregor::storage
+
+namespace gregor::storage {
+namespace {
+
+TEST(LogCleanerPolicyTest, CompactAndDeleteDoesBoth) {
+  TempDir dir;
+  ManualClock clock;
+  LogConfig config = CompactConfig();
+  config.cleanup_policy = "compact,delete";
+  config.retention_bytes = 3 * 4096;
+  auto log = OpenLog(dir.Sub("t-0"), config, &clock);
+  std::mt19937 rng(17);
+  Written written;
+  Write(*log, &written, 40, 20, 30, &rng);
+  SealAndCommit(*log);
+  // Retention deletes the oldest segments and moves the log start...
+  auto deleted = log->DeleteOldSegments();
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_GT(*deleted, 0);
+  const int64_t start = log->log_start_offset().value();
+  EXPECT_GT(start, 0);
+  // ... and compaction dedupes what is left, from the new log start.
+  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+  ASSERT_GE(CleanAll(*cleaner), 1);
+  Written remaining;
+  for (const auto& [offset, kv] : written) {
+    if (offset >= start) remaining[offset] = kv;
+  }
+  EXPECT_EQ(Read(*log, start), Expected(remaining, ActiveBase(*log)));
 }
 
 }  // namespace
