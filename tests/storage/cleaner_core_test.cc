@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "common/record_batch.h"
 
 namespace gregor::storage::cleaner {
@@ -45,7 +46,7 @@ TEST(OffsetMapTest, LaterOffsetsWinAndTheMapIsBounded) {
   EXPECT_TRUE(map.Put("a", 7));
   EXPECT_EQ(map.Get("a"), 7);
   EXPECT_EQ(map.Get("b"), std::nullopt);
-  for (int i = 0; i < 4; ++i) EXPECT_TRUE(map.Put("k" + std::to_string(i), 10 + i));
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(map.Put(absl::StrCat("k", i), 10 + i));
   EXPECT_EQ(map.size(), 5);
   EXPECT_FALSE(map.HasRoomFor(1));
   EXPECT_FALSE(map.Put("new", 20)) << "full: a new key is refused";
@@ -60,8 +61,8 @@ TEST(OffsetMapTest, LaterOffsetsWinAndTheMapIsBounded) {
 TEST(OffsetMapTest, ManyKeysAtKafkasLoadFactor) {
   OffsetMap map(24 * 100000);
   EXPECT_EQ(map.max_entries(), 90000);
-  for (int i = 0; i < 90000; ++i) ASSERT_TRUE(map.Put("key-" + std::to_string(i), i));
-  for (int i = 0; i < 90000; i += 997) EXPECT_EQ(map.Get("key-" + std::to_string(i)), i);
+  for (int i = 0; i < 90000; ++i) ASSERT_TRUE(map.Put(absl::StrCat("key-", i), i));
+  for (int i = 0; i < 90000; i += 997) EXPECT_EQ(map.Get(absl::StrCat("key-", i)), i);
   EXPECT_EQ(map.Get("key-90000"), std::nullopt);
 }
 
@@ -120,7 +121,7 @@ TEST(CleanerCoreTest, NullKeysAreDroppedAndRecordsBeyondTheMapKept) {
 }
 
 TEST(CleanerCoreTest, ControlBatchesStayAsTheyAre) {
-  std::vector<RecordView> marker = {{3, std::string_view("\0\0\0\0", 4), true}};
+  std::vector<RecordView> marker = {{3, std::string_view("\0\0\0\0", 4), true, std::nullopt}};
   BatchContext c = Ctx(3);
   c.is_control = true;
   EXPECT_EQ(PlanBatch(MapOf({Rec(9, std::string_view("\0\0\0\0", 4))}), marker, c).kind, Kind::kKeep);
@@ -286,9 +287,9 @@ namespace {
 TEST(OffsetMapGrowthTest, TheTableInUseGrowsWithTheKeysAndKeepsEveryOne) {
   OffsetMap map(64 << 20, 0.9);  // 2.8 M slots
   EXPECT_LE(map.peak_bytes(), 1024 * OffsetMap::kBytesPerSlot);
-  for (int i = 0; i < 100000; ++i) ASSERT_TRUE(map.Put("key-" + std::to_string(i), i));
+  for (int i = 0; i < 100000; ++i) ASSERT_TRUE(map.Put(absl::StrCat("key-", i), i));
   for (int i = 0; i < 100000; i += 7) {
-    ASSERT_EQ(map.Get("key-" + std::to_string(i)), std::optional<int64_t>(i)) << i;
+    ASSERT_EQ(map.Get(absl::StrCat("key-", i)), std::optional<int64_t>(i)) << i;
   }
   EXPECT_EQ(map.size(), 100000);
   EXPECT_FALSE(map.Get("key-100000").has_value());
