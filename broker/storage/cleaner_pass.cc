@@ -94,7 +94,7 @@ std::vector<std::vector<const CleanerSegment*>> GroupSegments(const CleanerView&
 
 absl::Status CheckCancelled(const CleanPassOptions& options) {
   if (options.cancelled && options.cancelled->load()) {
-    return absl::AbortedError("the broker is stopping");
+    return absl::AbortedError("the clean was abandoned: the broker stops or the log is being deleted");
   }
   return absl::OkStatus();
 }
@@ -208,6 +208,10 @@ absl::StatusOr<CleanPassResult> CleanLog(PartitionLog& log, const CleanerView& v
     if (!written.ok()) {
       (void)cleaned->Delete();
       return written;
+    }
+    if (absl::Status s = CheckCancelled(options); !s.ok()) {
+      (void)cleaned->Delete();
+      return s;
     }
     if (options.hook) options.hook("cleaned");
     std::vector<int64_t> bases;

@@ -36,7 +36,8 @@ struct CleanPassOptions {
   int64_t read_buffer_bytes = 262144;  // grows to fit one batch
   IoThrottle* throttle = nullptr;
   SwapHook hook;
-  // Set when the broker stops: the clean ends (Aborted) at the next chunk.
+  // Set when the broker stops or the log is deleted: the clean ends (Aborted) at the next
+  // chunk or before the next swap.
   const std::atomic<bool>* cancelled = nullptr;
 };
 

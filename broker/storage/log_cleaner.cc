@@ -78,6 +78,10 @@ void LogCleaner::Stop() {
     stopping_ = true;
   }
   cancelled_ = true;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [tp, abort] : in_progress_) *abort = true;
+  }
   for (auto& t : threads_) t.join();
   threads_.clear();
 }
@@ -139,10 +143,11 @@ bool LogCleaner::CleanFilthiestLog(int thread_id) {
   }
   if (!best) return false;
   const TopicPartition tp = best->ref.log->topic_partition();
+  auto abort = std::make_shared<std::atomic<bool>>(false);
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return false;
-    in_progress_.insert(tp);
+    in_progress_[tp] = abort;
     hook = hook_;
   }
   Logger("cleaner")->info("Cleaner {}: beginning cleaning of log {} (dirty ratio {:.2f})",
@@ -158,7 +163,7 @@ bool LogCleaner::CleanFilthiestLog(int thread_id) {
       std::max<int64_t>(4096, config_.io_buffer_size / std::max(1, config_.threads) / 2);
   options.throttle = &throttle_;
   options.hook = hook;
-  options.cancelled = &cancelled_;
+  options.cancelled = abort.get();
   absl::StatusOr<CleanPassResult> result =
       CleanLog(*best->ref.log, best->view, best->range, map.get(), options);
 
@@ -253,6 +258,11 @@ CleanerPartitionState LogCleaner::StateOf(const TopicPartition& tp) const {
 
 void LogCleaner::OnLogDeleted(const TopicPartition& tp) {
   absl::MutexLock lock(&mu_);
+  if (auto it = in_progress_.find(tp); it != in_progress_.end()) {
+    *it->second = true;  // the clean ends at its next chunk, or before its next swap
+    auto done = [this, &tp]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !in_progress_.count(tp); };
+    mu_.Await(absl::Condition(&done));
+  }
   states_.erase(tp);
 }
 

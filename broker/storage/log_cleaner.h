@@ -63,7 +63,9 @@ class LogCleaner {
   bool CleanFilthiestLog(int thread_id);
 
   CleanerPartitionState StateOf(const TopicPartition& tp) const;
-  // Forgets a deleted partition (its checkpoint entry goes at the next write).
+  // A partition is about to be deleted: aborts a clean of it in progress and waits until that
+  // clean has stopped writing in its directory, then forgets it (its checkpoint entry goes at
+  // the next write).
   void OnLogDeleted(const TopicPartition& tp);
   // Tests: called at every step of each segment swap.
   void SetSwapHook(SwapHook hook);
@@ -77,13 +79,14 @@ class LogCleaner {
   Clock* const clock_;
   const LogLister lister_;
   IoThrottle throttle_;
-  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> cancelled_{false};  // the cleaner stops
   std::vector<std::thread> threads_;
   std::vector<std::unique_ptr<cleaner::OffsetMap>> maps_;  // one per thread id, made on first use
 
   mutable absl::Mutex mu_;
   std::map<TopicPartition, CleanerPartitionState> states_ ABSL_GUARDED_BY(mu_);
-  std::set<TopicPartition> in_progress_ ABSL_GUARDED_BY(mu_);
+  // Logs being cleaned, each with the flag that aborts its clean.
+  std::map<TopicPartition, std::shared_ptr<std::atomic<bool>>> in_progress_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   SwapHook hook_ ABSL_GUARDED_BY(mu_);
   absl::Mutex checkpoint_mu_;  // one writer of the checkpoint files at a time

@@ -10,8 +10,10 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "broker/storage/checkpoint_file.h"
 #include "broker/storage/log_cleaner.h"
 #include "gtest/gtest.h"
@@ -592,6 +594,55 @@ TEST(LogCleanerPolicyTest, CompactAndDeleteDoesBoth) {
     if (offset >= start) remaining[offset] = kv;
   }
   EXPECT_EQ(Read(*log, start), Expected(remaining, ActiveBase(*log)));
+}
+
+}  // namespace
+}  // namespace gregor::storage
+
+namespace gregor::storage {
+namespace {
+
+TEST(LogCleanerAbortTest, DeletingALogAbortsItsCleanAndWaitsForIt) {
+  TempDir dir;
+  ManualClock clock;
+  auto log = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock);
+  std::mt19937 rng(23);
+  Written written;
+  Write(*log, &written, 60, 20, 50, &rng);
+  SealAndCommit(*log);
+  const Written before = Read(*log);
+  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+  absl::Notification in_first_swap, release;
+  std::atomic<int> swaps{0};
+  cleaner->SetSwapHook([&](std::string_view step) {
+    if (step == "finalized" && swaps++ == 0) {
+      in_first_swap.Notify();
+      release.WaitForNotificationWithTimeout(absl::Seconds(30));
+    }
+  });
+  std::thread cleaning([&] { cleaner->CleanFilthiestLog(0); });
+  ASSERT_TRUE(in_first_swap.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  absl::Notification deleted;
+  std::thread deleting([&] {
+    cleaner->OnLogDeleted({"t", 0});
+    deleted.Notify();
+  });
+  // It waits for the clean in progress...
+  EXPECT_FALSE(deleted.WaitForNotificationWithTimeout(absl::Milliseconds(200)));
+  release.Notify();
+  // ... which stops at its next chunk: one group swapped, none after, no file left behind.
+  EXPECT_TRUE(deleted.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  cleaning.join();
+  deleting.join();
+  EXPECT_EQ(swaps.load(), 1);
+  for (const auto& entry : fs::directory_iterator(dir.Sub("t-0"))) {
+    EXPECT_EQ(entry.path().string().find(".cleaned"), std::string::npos) << entry.path();
+  }
+  EXPECT_EQ(cleaner->StateOf({"t", 0}).cleans, 0);
+  // The log reads as before, but for the one group that was cleaned.
+  Written now = Read(*log);
+  EXPECT_LT(now.size(), before.size());
+  EXPECT_EQ(now.rbegin()->first, before.rbegin()->first);
 }
 
 }  // namespace
