@@ -22,6 +22,7 @@ absl::StatusCode CanonicalFor(KafkaErrorCode code) {
     case KafkaErrorCode::kKafkaStorageError:
       return absl::StatusCode::kDataLoss;
     case KafkaErrorCode::kUnknownTopicOrPartition:
+    case KafkaErrorCode::kUnknownTopicId:
       return absl::StatusCode::kNotFound;
     case KafkaErrorCode::kTopicAlreadyExists:
       return absl::StatusCode::kAlreadyExists;
@@ -97,6 +98,7 @@ std::string_view KafkaErrorName(KafkaErrorCode code) {
     case KafkaErrorCode::kKafkaStorageError: return "KAFKA_STORAGE_ERROR";
     case KafkaErrorCode::kStaleBrokerEpoch: return "STALE_BROKER_EPOCH";
     case KafkaErrorCode::kInvalidUpdateVersion: return "INVALID_UPDATE_VERSION";
+    case KafkaErrorCode::kUnknownTopicId: return "UNKNOWN_TOPIC_ID";
     case KafkaErrorCode::kBrokerIdNotRegistered: return "BROKER_ID_NOT_REGISTERED";
     case KafkaErrorCode::kIneligibleReplica: return "INELIGIBLE_REPLICA";
     case KafkaErrorCode::kUnknownLeaderEpoch: return "UNKNOWN_LEADER_EPOCH";

@@ -65,6 +65,7 @@ enum class KafkaErrorCode : int16_t {
   kGroupSubscribedToTopic = 86,
   kInvalidRecord = 87,
   kInvalidUpdateVersion = 95,
+  kUnknownTopicId = 100,
   kBrokerIdNotRegistered = 102,
   kIneligibleReplica = 107,
 };

@@ -235,7 +235,10 @@ int RunTopicDescribe(const TopicOptions& o, std::ostream& out, std::ostream& err
         kafka::ListOffsetsRequestTopic rt;
         rt.name = t.name();
         for (int32_t p : parts) {
-          rt.partitions.push_back({p, which == 0 ? kafka::kEarliestTimestamp : kafka::kLatestTimestamp});
+          kafka::ListOffsetsRequestPartition rp;
+          rp.partition_index = p;
+          rp.timestamp = which == 0 ? kafka::kEarliestTimestamp : kafka::kLatestTimestamp;
+          rt.partitions.push_back(rp);
         }
         req.topics.push_back(rt);
         auto resp = RawListOffsets(it->second->kafka_host(), it->second->kafka_port(), req, 3000);

@@ -100,11 +100,28 @@ KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header,
   response.controller_id = response.brokers.front().node_id;
 
   std::vector<std::string> names;
+  std::vector<kafka::Uuid> unknown_ids;  // v12+: topics asked by an id no topic has
   // Null asks for all topics; so does [] in v0, which has no null.
   const bool all_topics =
       !request->topics.has_value() || (header.api_version == 0 && request->topics->empty());
   if (!all_topics) {
-    for (const kafka::MetadataRequestTopic& t : *request->topics) names.push_back(t.name);
+    for (const kafka::MetadataRequestTopic& t : *request->topics) {
+      if (t.name) {
+        names.push_back(*t.name);
+        continue;
+      }
+      // A topic by id (a null name).
+      const std::string id(t.topic_id.bytes.begin(), t.topic_id.bytes.end());
+      bool found = false;
+      for (const auto& [name, topic] : image->topics()) {
+        if (topic.topic_id == id) {
+          names.push_back(name);
+          found = true;
+          break;
+        }
+      }
+      if (!found) unknown_ids.push_back(t.topic_id);
+    }
   } else {
     for (const auto& [name, t] : image->topics()) names.push_back(name);
   }
@@ -116,6 +133,9 @@ KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header,
     topic.name = name;
     topic.is_internal = name == "__consumer_offsets";
     const metadata::TopicState* state = image->FindTopic(name);
+    if (state != nullptr && state->topic_id.size() == topic.topic_id.bytes.size()) {  // v10+
+      std::copy(state->topic_id.begin(), state->topic_id.end(), topic.topic_id.bytes.begin());
+    }
     if (state == nullptr) {
       absl::Status valid = metadata::ValidateTopicName(*image, name);
       if (!valid.ok()) {
@@ -136,6 +156,10 @@ KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header,
       out.leader_id = ps.leader;
       out.replica_nodes = ps.replicas;
       out.isr_nodes = ps.isr;
+      for (int32_t r : ps.replicas) {  // v5+: replicas on brokers that are not alive
+        const metadata::BrokerRegistration* b = image->FindBroker(r);
+        if (b == nullptr || b->fenced) out.offline_replicas.push_back(r);
+      }
       out.leader_epoch = ps.leader_epoch;  // v7+
       if (ps.leader == metadata::kNoLeader) out.error_code = KafkaErrorCode::kLeaderNotAvailable;
       if (hold_for(ps.leader)) {
@@ -145,6 +169,13 @@ KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header,
       }
       topic.partitions.push_back(std::move(out));
     }
+    response.topics.push_back(std::move(topic));
+  }
+  for (const kafka::Uuid& id : unknown_ids) {
+    kafka::MetadataResponseTopic topic;
+    topic.name = std::nullopt;  // v12+: the topic is named by its id
+    topic.topic_id = id;
+    topic.error_code = KafkaErrorCode::kUnknownTopicId;
     response.topics.push_back(std::move(topic));
   }
   if (!to_create.empty()) StartAutoCreate(to_create);

@@ -106,7 +106,9 @@ struct Leader {
 Leader FindLeader(const std::string& host, int port, const std::string& topic, int32_t partition) {
   int fd = Connect(host, port);
   kafka::MetadataRequest request;
-  request.topics = std::vector<kafka::MetadataRequestTopic>{{topic}};
+  kafka::MetadataRequestTopic wanted;
+  wanted.name = topic;
+  request.topics = std::vector<kafka::MetadataRequestTopic>{wanted};
   kafka::Writer body;
   if (!kafka::EncodeMetadataRequest(request, 1, body).ok()) Die("cannot encode Metadata");
   SendAll(fd, Frame(kafka::ApiKey::kMetadata, 1, 1, std::move(body)));

@@ -17,6 +17,13 @@
 namespace gregor::kafka {
 namespace {
 
+// A Metadata request topic by name (v10+ also has a topic id, first on the wire).
+MetadataRequestTopic MetadataTopicNamed(std::string name) {
+  MetadataRequestTopic t;
+  t.name = std::move(name);
+  return t;
+}
+
 using ::gregor::kafka::testing::ToHex;
 
 // Decodes `body` as (key, version) and, if it decodes, re-encodes and decodes it again,
@@ -288,7 +295,7 @@ std::vector<Sample> RequestSamples() {
   }
   for (int16_t v = 0; v <= 4; ++v) {
     MetadataRequest some;
-    some.topics = std::vector<MetadataRequestTopic>{{"orders"}, {"t"}};
+    some.topics = std::vector<MetadataRequestTopic>{MetadataTopicNamed("orders"), MetadataTopicNamed("t")};
     some.allow_auto_topic_creation = false;
     if (v < 4) some.allow_auto_topic_creation = true;
     samples.push_back(RequestSample(ApiKey::kMetadata, v, EncodeMetadataRequest, some));
@@ -355,7 +362,7 @@ std::vector<Sample> ResponseSamples() {
     samples.push_back(ResponseSample(ApiKey::kMetadata, v, EncodeMetadataResponse, metadata));
   }
   ProduceResponse produce;
-  produce.responses = {{"t", {{0, KafkaErrorCode::kNone, 42, -1}}}};
+  produce.responses = {{"t", {{0, KafkaErrorCode::kNone, 42, -1, -1, {}, std::nullopt}}}};
   samples.push_back(ResponseSample(ApiKey::kProduce, 3, EncodeProduceResponse, produce));
   FetchResponse fetch;
   FetchResponsePartition p;

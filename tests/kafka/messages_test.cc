@@ -23,6 +23,13 @@
 namespace gregor::kafka {
 namespace {
 
+// A Metadata request topic by name (v10+ also has a topic id, first on the wire).
+MetadataRequestTopic MetadataTopicNamed(std::string name) {
+  MetadataRequestTopic t;
+  t.name = std::move(name);
+  return t;
+}
+
 using ::gregor::broker::MakeApiVersionsResponse;
 using ::gregor::broker::MakeUnsupportedApiVersionsResponse;
 using ::gregor::kafka::testing::EncodeToString;
@@ -167,7 +174,7 @@ TEST(KafkaProtocolMetadataTest, RequestV0HasNoNull) {
   all.topics.emplace();
   ExpectGolden(EncodeMetadataRequest, DecodeMetadataRequest, all, 0, "00 00 00 00");
   MetadataRequest some;
-  some.topics = std::vector<MetadataRequestTopic>{{"a"}, {"bc"}};
+  some.topics = std::vector<MetadataRequestTopic>{MetadataTopicNamed("a"), MetadataTopicNamed("bc")};
   ExpectGolden(EncodeMetadataRequest, DecodeMetadataRequest, some, 0,
                "00 00 00 02 00 01 'a' 00 02 'bc'");
   // v0 cannot encode null ...
@@ -197,7 +204,7 @@ TEST(KafkaProtocolMetadataTest, RequestV1NullMeansAllAndEmptyMeansNone) {
 
 TEST(KafkaProtocolMetadataTest, RequestV4AllowAutoTopicCreation) {
   MetadataRequest request;
-  request.topics = std::vector<MetadataRequestTopic>{{"t"}};
+  request.topics = std::vector<MetadataRequestTopic>{MetadataTopicNamed("t")};
   request.allow_auto_topic_creation = true;
   ExpectGolden(EncodeMetadataRequest, DecodeMetadataRequest, request, 4,
                "00 00 00 01 00 01 't' 01");
@@ -312,7 +319,7 @@ TEST(KafkaProtocolMetadataTest, ResponseGoldenV2ToV4) {
 TEST(KafkaProtocolMetadataTest, RequestV9IsFlexible) {
   // Compact array of structs, each with its tag section; v8's authorized-operations flags.
   MetadataRequest request;
-  request.topics = std::vector<MetadataRequestTopic>{{"t"}};
+  request.topics = std::vector<MetadataRequestTopic>{MetadataTopicNamed("t")};
   ExpectGolden(EncodeMetadataRequest, DecodeMetadataRequest, request, 9,
                "02 | 02 't' 00 | 01 | 00 | 00 | 00");
   MetadataRequest all;
@@ -351,7 +358,7 @@ TEST(KafkaProtocolMetadataTest, ResponseErrors) {
   EXPECT_FALSE(DecodeMetadataResponse(Hex("00 00 00 00 00 00"), 1).ok());      // no topics
   EXPECT_FALSE(DecodeMetadataResponse(Hex("00 00 00 00 00 00 00 00 00"), 0).ok());  // trailing
   Writer w;
-  EXPECT_FALSE(EncodeMetadataResponse(MetadataResponse{}, 10, w).ok());
+  EXPECT_FALSE(EncodeMetadataResponse(MetadataResponse{}, 13, w).ok());
   MetadataResponse long_name;
   long_name.topics.push_back(MetadataResponseTopic{});
   long_name.topics[0].name = std::string(40000, 'x');
@@ -405,7 +412,7 @@ TEST(KafkaProtocolProduceTest, RequestWithARealBatch) {
 }
 
 TEST(KafkaProtocolProduceTest, OlderVersionsAreRejected) {
-  for (int16_t v : {0, 1, 2, 4, 7}) {
+  for (int16_t v : {0, 1, 2, 10}) {
     absl::StatusOr<ProduceRequest> r = DecodeProduceRequest(Hex("00 00 00 00 00 00 00 00"), v);
     EXPECT_FALSE(r.ok());
     EXPECT_THAT(r.status().message(), HasSubstr("unsupported version"));
@@ -415,8 +422,9 @@ TEST(KafkaProtocolProduceTest, OlderVersionsAreRejected) {
 TEST(KafkaProtocolProduceTest, ResponseV3Golden) {
   ProduceResponse response;
   response.responses = {{"t",
-                         {{0, KafkaErrorCode::kNone, 42, -1},
-                          {1, KafkaErrorCode::kNotLeaderOrFollower, -1, 1700000000000}}}};
+                         {{0, KafkaErrorCode::kNone, 42, -1, -1, {}, std::nullopt},
+                          {1, KafkaErrorCode::kNotLeaderOrFollower, -1, 1700000000000, -1, {},
+                           std::nullopt}}}};
   response.throttle_time_ms = 0;
   ExpectGolden(EncodeProduceResponse, DecodeProduceResponse, response, 3,
                "00 00 00 01 | 00 01 't' | 00 00 00 02 |"
@@ -436,7 +444,14 @@ TEST(KafkaProtocolFetchTest, RequestV4Golden) {
   request.min_bytes = 1;
   request.max_bytes = 52428800;
   request.isolation_level = kReadCommitted;
-  request.topics = {{"t", {{0, 5, 1048576}, {2, 0, 100}}}};
+  auto partition = [](int32_t index, int64_t offset, int32_t max_bytes) {
+    FetchRequestPartition p;
+    p.partition = index;
+    p.fetch_offset = offset;
+    p.partition_max_bytes = max_bytes;
+    return p;
+  };
+  request.topics = {{"t", {partition(0, 5, 1048576), partition(2, 0, 100)}}};
   ExpectGolden(EncodeFetchRequest, DecodeFetchRequest, request, 4,
                "ff ff ff ff | 00 00 01 f4 | 00 00 00 01 | 03 20 00 00 | 01 |"
                "00 00 00 01 | 00 01 't' | 00 00 00 02 |"
@@ -550,12 +565,18 @@ TEST(KafkaProtocolFetchTest, ResponseDecodesNullRecordsAndAbortedTransactions) {
 TEST(KafkaProtocolListOffsetsTest, RequestV1Golden) {
   ListOffsetsRequest request;
   request.replica_id = -1;
-  request.topics = {{"t", {{0, kEarliestTimestamp}, {1, kLatestTimestamp}}}};
+  auto partition = [](int32_t index, int64_t timestamp) {
+    ListOffsetsRequestPartition p;
+    p.partition_index = index;
+    p.timestamp = timestamp;
+    return p;
+  };
+  request.topics = {{"t", {partition(0, kEarliestTimestamp), partition(1, kLatestTimestamp)}}};
   ExpectGolden(EncodeListOffsetsRequest, DecodeListOffsetsRequest, request, 1,
                "ff ff ff ff | 00 00 00 01 | 00 01 't' | 00 00 00 02 |"
                "00 00 00 00 ff ff ff ff ff ff ff fe | 00 00 00 01 ff ff ff ff ff ff ff ff");
   EXPECT_FALSE(DecodeListOffsetsRequest(Hex("ff ff ff ff 00 00 00 00"), 0).ok());
-  EXPECT_FALSE(DecodeListOffsetsRequest(Hex("ff ff ff ff 00 00 00 00"), 2).ok());
+  EXPECT_FALSE(DecodeListOffsetsRequest(Hex("ff ff ff ff 00 00 00 00"), 8).ok());
 }
 
 TEST(KafkaProtocolListOffsetsTest, ResponseV1Golden) {
