@@ -130,33 +130,48 @@ void SealAndCommit(PartitionLog& log) {
   log.RaiseTombstoneFloor(log.log_end_offset().value());
 }
 
-class CompactionByCodec : public ::testing::TestWithParam<Compression> {};
+// A compacted log "t-0" in a temporary directory, a manual clock, a seeded generator and
+// what was written.
+class CleanerTest : public ::testing::Test {
+ protected:
+  void Open(const LogConfig& config = CompactConfig()) {
+    log_ = OpenLog(dir_.Sub("t-0"), config, &clock_);
+  }
+  std::unique_ptr<LogCleaner> Cleaner(int64_t dedupe_bytes = 1 << 20) {
+    return CleanerFor(log_.get(), dir_.path(), &clock_, dedupe_bytes);
+  }
+
+  TempDir dir_;
+  ManualClock clock_;
+  std::mt19937 rng_;
+  Written written_;
+  std::unique_ptr<PartitionLog> log_;
+};
+
+class CompactionByCodec : public CleanerTest, public ::testing::WithParamInterface<Compression> {};
 
 TEST_P(CompactionByCodec, KeepsTheLatestRecordOfEveryKeyAndEverythingAboveTheCleanedRange) {
-  TempDir dir;
-  ManualClock clock;
-  auto log = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock);
-  std::mt19937 rng(7);
-  Written written;
-  Write(*log, &written, 60, 20, 50, &rng, GetParam());
-  SealAndCommit(*log);
-  Write(*log, &written, 3, 20, 50, &rng, GetParam());  // the active segment: never cleaned
-  const int64_t clean_end = ActiveBase(*log);
-  const int64_t size_before = log->size_bytes();
+  Open();
+  rng_.seed(7);
+  Write(*log_, &written_, 60, 20, 50, &rng_, GetParam());
+  SealAndCommit(*log_);
+  Write(*log_, &written_, 3, 20, 50, &rng_, GetParam());  // the active segment: never cleaned
+  const int64_t clean_end = ActiveBase(*log_);
+  const int64_t size_before = log_->size_bytes();
 
-  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+  auto cleaner = Cleaner();
   ASSERT_GE(CleanAll(*cleaner), 1);
-  EXPECT_EQ(Read(*log), Expected(written, clean_end));
-  EXPECT_LT(log->size_bytes(), size_before / 2);
-  EXPECT_EQ(log->log_end_offset().value(), written.rbegin()->first + 1);
+  EXPECT_EQ(Read(*log_), Expected(written_, clean_end));
+  EXPECT_LT(log_->size_bytes(), size_before / 2);
+  EXPECT_EQ(log_->log_end_offset().value(), written_.rbegin()->first + 1);
   EXPECT_EQ(cleaner->StateOf({"t", 0}).checkpoint, clean_end);
   EXPECT_TRUE(cleaner->StateOf({"t", 0}).uncleanable.empty());
 
   // Every surviving offset is found by a fetch at it (the offset index is right), and a fetch
   // at a removed offset returns the next surviving batch.
-  Written expected = Expected(written, clean_end);
-  for (int64_t offset = 0; offset < log->log_end_offset().value(); offset += 7) {
-    auto slice = log->Read(Offset(offset), 1, log->log_end_offset());
+  Written expected = Expected(written_, clean_end);
+  for (int64_t offset = 0; offset < log_->log_end_offset().value(); offset += 7) {
+    auto slice = log_->Read(Offset(offset), 1, log_->log_end_offset());
     ASSERT_TRUE(slice.ok()) << slice.status();
     std::string bytes = *ReadSlice(*slice);
     record::BatchIterator it(bytes);
@@ -181,17 +196,17 @@ TEST_P(CompactionByCodec, KeepsTheLatestRecordOfEveryKeyAndEverythingAboveTheCle
     }
   }
   // The time index: the first record at or after a timestamp is found.
-  auto by_time = log->FetchOffsetByTimestamp(0);
+  auto by_time = log_->FetchOffsetByTimestamp(0);
   ASSERT_TRUE(by_time.ok() && by_time->has_value());
   EXPECT_EQ((*by_time)->offset, expected.begin()->first);
 
   // Reopened (clean and after a crash), the log reads the same and its indexes check out.
-  ASSERT_TRUE(log->Close().ok());
-  log.reset();
-  auto reopened = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock, /*clean=*/true);
+  ASSERT_TRUE(log_->Close().ok());
+  log_.reset();
+  auto reopened = OpenLog(dir_.Sub("t-0"), CompactConfig(), &clock_, /*clean=*/true);
   EXPECT_EQ(Read(*reopened), expected);
   reopened.reset();
-  auto recovered = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock, /*clean=*/false, 0);
+  auto recovered = OpenLog(dir_.Sub("t-0"), CompactConfig(), &clock_, /*clean=*/false, 0);
   EXPECT_EQ(Read(*recovered), expected);
 }
 
@@ -200,64 +215,59 @@ INSTANTIATE_TEST_SUITE_P(Codecs, CompactionByCodec,
                                            Compression::kSnappy, Compression::kLz4,
                                            Compression::kZstd));
 
-TEST(LogCleanerTest, UntouchedBatchesAreCopiedByteForByte) {
-  TempDir dir;
-  ManualClock clock;
-  auto log = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock);
+TEST_F(CleanerTest, UntouchedBatchesAreCopiedByteForByte) {
+  Open();
   // Every key written once: nothing to remove, so the bytes must not change.
   for (int i = 0; i < 40; ++i) {
     std::string batch =
         *record::BatchBuilder(Compression::kLz4).Add(absl::StrCat("unique-", i), "v", 1000 + i).Build();
-    testing::AppendOrDie(*log, batch);
+    testing::AppendOrDie(*log_, batch);
   }
-  SealAndCommit(*log);
+  SealAndCommit(*log_);
   std::string before;
-  for (const auto& s : log->Segments()) {
-    if (s.base_offset < ActiveBase(*log)) {
-      before += testing::FileBytes(SegmentFileName(dir.Sub("t-0"), s.base_offset, ".log"));
+  for (const auto& s : log_->Segments()) {
+    if (s.base_offset < ActiveBase(*log_)) {
+      before += testing::FileBytes(SegmentFileName(dir_.Sub("t-0"), s.base_offset, ".log"));
     }
   }
-  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+  auto cleaner = Cleaner();
   ASSERT_EQ(CleanAll(*cleaner), 1);
   std::string after;
-  for (const auto& s : log->Segments()) {
-    if (s.base_offset < ActiveBase(*log)) {
-      after += testing::FileBytes(SegmentFileName(dir.Sub("t-0"), s.base_offset, ".log"));
+  for (const auto& s : log_->Segments()) {
+    if (s.base_offset < ActiveBase(*log_)) {
+      after += testing::FileBytes(SegmentFileName(dir_.Sub("t-0"), s.base_offset, ".log"));
     }
   }
   EXPECT_EQ(after, before);
 }
 
-TEST(LogCleanerTest, TombstonesAreStampedInTheFirstCleanAndRemovedAfterDeleteRetention) {
-  TempDir dir;
-  ManualClock clock;
+TEST_F(CleanerTest, TombstonesAreStampedInTheFirstCleanAndRemovedAfterDeleteRetention) {
   LogConfig config = CompactConfig();
   config.delete_retention_ms = 60000;
-  auto log = OpenLog(dir.Sub("t-0"), config, &clock);
-  Written written;
+  Open(config);
   auto put = [&](const std::string& key, std::optional<std::string> value) {
     std::string batch = *record::BatchBuilder().Add(key, value, 5).Build();  // an old timestamp
-    written[testing::AppendOrDie(*log, batch)] = {key, value};
+    written_[testing::AppendOrDie(*log_, batch)] = {key, value};
   };
   put("a", "1");
   put("b", "1");
   put("a", std::nullopt);  // delete a
   put("c", "1");
-  SealAndCommit(*log);
-  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+  SealAndCommit(*log_);
+  auto cleaner = Cleaner();
   ASSERT_EQ(CleanAll(*cleaner), 1);
   // Pass 1 keeps the tombstone (stamped with its horizon), drops the value it deletes.
-  EXPECT_EQ(Read(*log), Expected(written, ActiveBase(*log)));
+  EXPECT_EQ(Read(*log_), Expected(written_, ActiveBase(*log_)));
   bool stamped = false;
-  for (const auto& s : log->Segments()) {
-    auto bytes = testing::FileBytes(SegmentFileName(dir.Sub("t-0"), s.base_offset, ".log"));
+  for (const auto& s : log_->Segments()) {
+    auto bytes = testing::FileBytes(SegmentFileName(dir_.Sub("t-0"), s.base_offset, ".log"));
     record::BatchIterator it(bytes);
     record::BatchHeader h;
     std::string_view b;
     while (it.Next(&h, &b)) {
       if (h.base_offset == 2) {
         stamped = (h.attributes & record::kDeleteHorizonBit) != 0 &&
-                  h.base_timestamp == clock.WallMs() + 60000;
+                  h.base_timestamp == clock_.WallMs() + 60000;
         auto records = record::DecodeRecords(b);
         ASSERT_TRUE(records.ok());
         EXPECT_EQ((*records)[0].timestamp, 5) << "record timestamps stay";
@@ -268,28 +278,28 @@ TEST(LogCleanerTest, TombstonesAreStampedInTheFirstCleanAndRemovedAfterDeleteRet
 
   // Before the horizon, another clean keeps it.
   put("d", "1");
-  SealAndCommit(*log);
-  clock.Advance(59000);
+  SealAndCommit(*log_);
+  clock_.Advance(59000);
   ASSERT_EQ(CleanAll(*cleaner), 1);
-  EXPECT_EQ(Read(*log).count(2), 1u);
+  EXPECT_EQ(Read(*log_).count(2), 1u);
 
   // After it, but some replica has not reached it (the floor): still kept.
   put("e", "1");
-  ASSERT_TRUE(log->Roll().ok());
-  log->UpdateHighWatermark(log->log_end_offset());
-  clock.Advance(2000);
+  ASSERT_TRUE(log_->Roll().ok());
+  log_->UpdateHighWatermark(log_->log_end_offset());
+  clock_.Advance(2000);
   {
     // A fresh log object would start with floor 0; here the floor is below the tombstone only
     // if never raised, so use a second log to show it.
     TempDir other;
-    auto lagging = OpenLog(other.Sub("t-0"), config, &clock);
+    auto lagging = OpenLog(other.Sub("t-0"), config, &clock_);
     std::string t = *record::BatchBuilder().Add("x", std::nullopt, 5).Build();
     testing::AppendOrDie(*lagging, t);
     ASSERT_TRUE(lagging->Roll().ok());
     lagging->UpdateHighWatermark(lagging->log_end_offset());  // floor stays 0
-    auto c2 = CleanerFor(lagging.get(), other.path(), &clock);
+    auto c2 = CleanerFor(lagging.get(), other.path(), &clock_);
     ASSERT_EQ(CleanAll(*c2), 1);
-    clock.Advance(120000);
+    clock_.Advance(120000);
     testing::AppendOrDie(*lagging, *record::BatchBuilder().Add("y", "1", 5).Build());
     ASSERT_TRUE(lagging->Roll().ok());
     lagging->UpdateHighWatermark(lagging->log_end_offset());
@@ -302,61 +312,55 @@ TEST(LogCleanerTest, TombstonesAreStampedInTheFirstCleanAndRemovedAfterDeleteRet
     ASSERT_EQ(CleanAll(*c2), 1);
     EXPECT_EQ(Read(*lagging).count(0), 0u) << "every replica has it: it goes";
   }
-  log->RaiseTombstoneFloor(log->log_end_offset().value());
+  log_->RaiseTombstoneFloor(log_->log_end_offset().value());
   ASSERT_EQ(CleanAll(*cleaner), 1);
-  Written now = Read(*log);
+  Written now = Read(*log_);
   EXPECT_EQ(now.count(2), 0u) << "the tombstone is gone after delete.retention.ms";
   EXPECT_EQ(now.count(0), 0u);
-  EXPECT_EQ(now, Expected(written, ActiveBase(*log), /*drop_tombstones=*/true));
+  EXPECT_EQ(now, Expected(written_, ActiveBase(*log_), /*drop_tombstones=*/true));
 }
 
-TEST(LogCleanerTest, ASmallDedupeBufferCleansInSeveralPassesToTheSameResult) {
-  TempDir dir;
-  ManualClock clock;
-  auto log = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock);
-  std::mt19937 rng(11);
-  Written written;
-  Write(*log, &written, 80, 10, 200, &rng);
-  SealAndCommit(*log);
-  const int64_t clean_end = ActiveBase(*log);
+TEST_F(CleanerTest, ASmallDedupeBufferCleansInSeveralPassesToTheSameResult) {
+  Open();
+  rng_.seed(11);
+  Write(*log_, &written_, 80, 10, 200, &rng_);
+  SealAndCommit(*log_);
+  const int64_t clean_end = ActiveBase(*log_);
   // Room for about 40 keys: each pass maps part of the dirty section.
-  auto cleaner = CleanerFor(log.get(), dir.path(), &clock, 40 * 24 + 24);
+  auto cleaner = Cleaner(40 * 24 + 24);
   int passes = CleanAll(*cleaner);
   EXPECT_GT(passes, 3);
   EXPECT_EQ(cleaner->StateOf({"t", 0}).checkpoint, clean_end);
-  EXPECT_EQ(Read(*log), Expected(written, clean_end));
+  EXPECT_EQ(Read(*log_), Expected(written_, clean_end));
 }
 
-TEST(LogCleanerTest, NeverCleansTheActiveSegmentNorAtOrAboveTheHighWatermark) {
-  TempDir dir;
-  ManualClock clock;
-  auto log = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock);
-  std::mt19937 rng(3);
-  Written written;
-  Write(*log, &written, 30, 20, 10, &rng);
-  ASSERT_TRUE(log->Roll().ok());
+TEST_F(CleanerTest, NeverCleansTheActiveSegmentNorAtOrAboveTheHighWatermark) {
+  Open();
+  rng_.seed(3);
+  Write(*log_, &written_, 30, 20, 10, &rng_);
+  ASSERT_TRUE(log_->Roll().ok());
   // The high watermark inside the log: only whole segments below it are cleanable.
-  const auto segments = log->Segments();
+  const auto segments = log_->Segments();
   ASSERT_GT(segments.size(), 4u);
   const int64_t hw = segments[3].base_offset + 1;
-  log->UpdateHighWatermark(Offset(hw));
-  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+  log_->UpdateHighWatermark(Offset(hw));
+  auto cleaner = Cleaner();
   ASSERT_GE(CleanAll(*cleaner), 1);
   EXPECT_EQ(cleaner->StateOf({"t", 0}).checkpoint, segments[3].base_offset);
-  EXPECT_EQ(Read(*log), Expected(written, segments[3].base_offset));
+  EXPECT_EQ(Read(*log_), Expected(written_, segments[3].base_offset));
 
   // Nothing more until the high watermark moves.
   EXPECT_FALSE(cleaner->CleanFilthiestLog(0));
   // min.compaction.lag.ms keeps segments with recent records out.
   LogConfig lagged = CompactConfig();
   lagged.min_compaction_lag_ms = 3'600'000;
-  log->SetConfig(lagged);
-  log->UpdateHighWatermark(log->log_end_offset());
-  clock.SetWallMs(1'700'000'000'000 + 60'000);  // records are 1 minute old
+  log_->SetConfig(lagged);
+  log_->UpdateHighWatermark(log_->log_end_offset());
+  clock_.SetWallMs(1'700'000'000'000 + 60'000);  // records are 1 minute old
   EXPECT_FALSE(cleaner->CleanFilthiestLog(0));
-  clock.SetWallMs(1'700'000'000'000 + 7'200'000);
+  clock_.SetWallMs(1'700'000'000'000 + 7'200'000);
   EXPECT_TRUE(cleaner->CleanFilthiestLog(0));
-  EXPECT_EQ(Read(*log), Expected(written, ActiveBase(*log)));
+  EXPECT_EQ(Read(*log_), Expected(written_, ActiveBase(*log_)));
 }
 
 TEST(LogCleanerTest, TheDirtyRatioDecidesAndTheDirtiestLogGoesFirst) {
@@ -451,23 +455,20 @@ TEST(LogCleanerTest, ACorruptSegmentMarksTheLogUncleanableAndOthersGoOn) {
   }
 }
 
-TEST(LogCleanerTest, AReaderHoldingAnOldSegmentKeepsAValidView) {
-  TempDir dir;
-  ManualClock clock;
-  auto log = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock);
-  std::mt19937 rng(1);
-  Written written;
-  Write(*log, &written, 30, 10, 5, &rng);
-  SealAndCommit(*log);
-  auto slice = log->Read(Offset(0), 1 << 20, log->log_end_offset());
+TEST_F(CleanerTest, AReaderHoldingAnOldSegmentKeepsAValidView) {
+  Open();
+  rng_.seed(1);
+  Write(*log_, &written_, 30, 10, 5, &rng_);
+  SealAndCommit(*log_);
+  auto slice = log_->Read(Offset(0), 1 << 20, log_->log_end_offset());
   ASSERT_TRUE(slice.ok());
   std::string before = *ReadSlice(*slice);
-  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+  auto cleaner = Cleaner();
   ASSERT_GE(CleanAll(*cleaner), 1);
   EXPECT_EQ(*ReadSlice(*slice), before) << "the replaced segment stays readable through the slice";
   // Appends go on to the active segment.
-  Write(*log, &written, 2, 10, 5, &rng);
-  EXPECT_EQ(Read(*log).rbegin()->first, written.rbegin()->first);
+  Write(*log_, &written_, 2, 10, 5, &rng_);
+  EXPECT_EQ(Read(*log_).rbegin()->first, written_.rbegin()->first);
 }
 
 // A crash at each step of the swap: a child process cleans and ends itself (_exit, as kill -9:
@@ -543,24 +544,21 @@ INSTANTIATE_TEST_SUITE_P(Steps, CrashDuringSwap,
 namespace gregor::storage {
 namespace {
 
-TEST(LogCleanerGroupingTest, CleanedSegmentsAreMergedUpToSegmentBytes) {
-  TempDir dir;
-  ManualClock clock;
-  auto log = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock);
-  std::mt19937 rng(21);
-  Written written;
-  Write(*log, &written, 60, 20, 20, &rng);
-  SealAndCommit(*log);
-  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+TEST_F(CleanerTest, CleanedSegmentsAreMergedUpToSegmentBytes) {
+  Open();
+  rng_.seed(21);
+  Write(*log_, &written_, 60, 20, 20, &rng_);
+  SealAndCommit(*log_);
+  auto cleaner = Cleaner();
   ASSERT_GE(CleanAll(*cleaner), 1);
   // Full segments shrink in place; the next clean merges the small ones.
-  const size_t after_first = log->Segments().size();
-  Write(*log, &written, 10, 20, 20, &rng);
-  SealAndCommit(*log);
+  const size_t after_first = log_->Segments().size();
+  Write(*log_, &written_, 10, 20, 20, &rng_);
+  SealAndCommit(*log_);
   ASSERT_GE(CleanAll(*cleaner), 1);
-  EXPECT_LT(log->Segments().size(), after_first);
-  for (const auto& s : log->Segments()) EXPECT_LE(s.size_bytes, 4096);
-  EXPECT_EQ(Read(*log), Expected(written, ActiveBase(*log)));
+  EXPECT_LT(log_->Segments().size(), after_first);
+  for (const auto& s : log_->Segments()) EXPECT_LE(s.size_bytes, 4096);
+  EXPECT_EQ(Read(*log_), Expected(written_, ActiveBase(*log_)));
 }
 
 }  // namespace
@@ -569,31 +567,28 @@ TEST(LogCleanerGroupingTest, CleanedSegmentsAreMergedUpToSegmentBytes) {
 namespace gregor::storage {
 namespace {
 
-TEST(LogCleanerPolicyTest, CompactAndDeleteDoesBoth) {
-  TempDir dir;
-  ManualClock clock;
+TEST_F(CleanerTest, CompactAndDeleteDoesBoth) {
   LogConfig config = CompactConfig();
   config.cleanup_policy = "compact,delete";
   config.retention_bytes = 3 * 4096;
-  auto log = OpenLog(dir.Sub("t-0"), config, &clock);
-  std::mt19937 rng(17);
-  Written written;
-  Write(*log, &written, 40, 20, 30, &rng);
-  SealAndCommit(*log);
+  Open(config);
+  rng_.seed(17);
+  Write(*log_, &written_, 40, 20, 30, &rng_);
+  SealAndCommit(*log_);
   // Retention deletes the oldest segments and moves the log start...
-  auto deleted = log->DeleteOldSegments();
+  auto deleted = log_->DeleteOldSegments();
   ASSERT_TRUE(deleted.ok());
   EXPECT_GT(*deleted, 0);
-  const int64_t start = log->log_start_offset().value();
+  const int64_t start = log_->log_start_offset().value();
   EXPECT_GT(start, 0);
   // ... and compaction dedupes what is left, from the new log start.
-  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+  auto cleaner = Cleaner();
   ASSERT_GE(CleanAll(*cleaner), 1);
   Written remaining;
-  for (const auto& [offset, kv] : written) {
+  for (const auto& [offset, kv] : written_) {
     if (offset >= start) remaining[offset] = kv;
   }
-  EXPECT_EQ(Read(*log, start), Expected(remaining, ActiveBase(*log)));
+  EXPECT_EQ(Read(*log_, start), Expected(remaining, ActiveBase(*log_)));
 }
 
 }  // namespace
@@ -602,16 +597,13 @@ TEST(LogCleanerPolicyTest, CompactAndDeleteDoesBoth) {
 namespace gregor::storage {
 namespace {
 
-TEST(LogCleanerAbortTest, DeletingALogAbortsItsCleanAndWaitsForIt) {
-  TempDir dir;
-  ManualClock clock;
-  auto log = OpenLog(dir.Sub("t-0"), CompactConfig(), &clock);
-  std::mt19937 rng(23);
-  Written written;
-  Write(*log, &written, 60, 20, 50, &rng);
-  SealAndCommit(*log);
-  const Written before = Read(*log);
-  auto cleaner = CleanerFor(log.get(), dir.path(), &clock);
+TEST_F(CleanerTest, DeletingALogAbortsItsCleanAndWaitsForIt) {
+  Open();
+  rng_.seed(23);
+  Write(*log_, &written_, 60, 20, 50, &rng_);
+  SealAndCommit(*log_);
+  const Written before = Read(*log_);
+  auto cleaner = Cleaner();
   absl::Notification in_first_swap, release;
   std::atomic<int> swaps{0};
   cleaner->SetSwapHook([&](std::string_view step) {
@@ -635,12 +627,12 @@ TEST(LogCleanerAbortTest, DeletingALogAbortsItsCleanAndWaitsForIt) {
   cleaning.join();
   deleting.join();
   EXPECT_EQ(swaps.load(), 1);
-  for (const auto& entry : fs::directory_iterator(dir.Sub("t-0"))) {
+  for (const auto& entry : fs::directory_iterator(dir_.Sub("t-0"))) {
     EXPECT_EQ(entry.path().string().find(".cleaned"), std::string::npos) << entry.path();
   }
   EXPECT_EQ(cleaner->StateOf({"t", 0}).cleans, 0);
   // The log reads as before, but for the one group that was cleaned.
-  Written now = Read(*log);
+  Written now = Read(*log_);
   EXPECT_LT(now.size(), before.size());
   EXPECT_EQ(now.rbegin()->first, before.rbegin()->first);
 }
