@@ -73,20 +73,21 @@ class SegmentReader {
 // Consecutive segments from the log start up to `end` (exclusive; the segment holding it
 // included), grouped while their total size stays within segment.bytes and relative offsets
 // fit 32 bits (Kafka's groupSegmentsBySize).
-std::vector<std::vector<const CleanerSegment*>> GroupSegments(const CleanerView& view,
-                                                              int64_t end) {
-  std::vector<std::vector<const CleanerSegment*>> groups;
+// Each group holds indexes into view.segments.
+std::vector<std::vector<size_t>> GroupSegments(const CleanerView& view, int64_t end) {
+  std::vector<std::vector<size_t>> groups;
   int64_t group_bytes = 0;
-  for (const CleanerSegment& s : view.segments) {
+  for (size_t i = 0; i < view.segments.size(); ++i) {
+    const cleaner::SegmentMeta& s = view.segments[i];
     if (s.base_offset >= end) break;
     bool fits = !groups.empty() && group_bytes + s.size_bytes <= view.config.segment_bytes &&
                 (s.size_bytes == 0 ||
-                 s.next_offset - 1 - groups.back().front()->base_offset <= INT32_MAX);
+                 s.next_offset - 1 - view.segments[groups.back().front()].base_offset <= INT32_MAX);
     if (!fits) {
       groups.emplace_back();
       group_bytes = 0;
     }
-    groups.back().push_back(&s);
+    groups.back().push_back(i);
     group_bytes += s.size_bytes;
   }
   return groups;
@@ -125,10 +126,11 @@ absl::StatusOr<CleanPassResult> CleanLog(PartitionLog& log, const CleanerView& v
   // Pass 1: the map over [first_dirty, first_uncleanable), stopping early when it fills.
   int64_t end = range.first_dirty;
   bool full = false;
-  for (const CleanerSegment& s : view.segments) {
+  for (size_t i = 0; i < view.segments.size(); ++i) {
+    const cleaner::SegmentMeta& s = view.segments[i];
     if (s.end_offset <= range.first_dirty) continue;
     if (s.base_offset >= range.first_uncleanable || full) break;
-    SegmentReader reader(*s.file, s.size_bytes, options.read_buffer_bytes, options.throttle);
+    SegmentReader reader(*view.files[i], s.size_bytes, options.read_buffer_bytes, options.throttle);
     while (true) {
       RETURN_IF_ERROR(CheckCancelled(options));
       ASSIGN_OR_RETURN(std::string_view chunk, reader.Next());
@@ -176,14 +178,16 @@ absl::StatusOr<CleanPassResult> CleanLog(PartitionLog& log, const CleanerView& v
   context.delete_retention_ms = view.config.delete_retention_ms;
   context.round_end_offset = end;
   context.tombstone_floor_offset = view.tombstone_floor;
-  for (const auto& group : GroupSegments(view, end)) {
+  for (const std::vector<size_t>& group : GroupSegments(view, end)) {
+    const cleaner::SegmentMeta& first = view.segments[group.front()];
+    const cleaner::SegmentMeta& last = view.segments[group.back()];
     ASSIGN_OR_RETURN(auto cleaned,
-                     LogSegment::Create(log.dir(), group.front()->base_offset,
-                                        view.config.index_interval_bytes,
-                                        group.back()->created_ms, kCleanedSuffix));
+                     LogSegment::Create(log.dir(), first.base_offset,
+                                        view.config.index_interval_bytes, last.created_ms,
+                                        kCleanedSuffix));
     absl::Status written = [&]() -> absl::Status {
-      for (const CleanerSegment* s : group) {
-        SegmentReader reader(*s->file, s->size_bytes, options.read_buffer_bytes, options.throttle);
+      for (size_t i : group) {
+        SegmentReader reader(*view.files[i], view.segments[i].size_bytes, options.read_buffer_bytes, options.throttle);
         while (true) {
           RETURN_IF_ERROR(CheckCancelled(options));
           ASSIGN_OR_RETURN(std::string_view chunk, reader.Next());
@@ -203,7 +207,7 @@ absl::StatusOr<CleanPassResult> CleanLog(PartitionLog& log, const CleanerView& v
       }
       cleaned->OnBecomeInactive();
       RETURN_IF_ERROR(cleaned->Flush());
-      return cleaned->SetModifiedTime(group.back()->created_ms);
+      return cleaned->SetModifiedTime(last.created_ms);
     }();
     if (!written.ok()) {
       (void)cleaned->Delete();
@@ -215,7 +219,7 @@ absl::StatusOr<CleanPassResult> CleanLog(PartitionLog& log, const CleanerView& v
     }
     if (options.hook) options.hook("cleaned");
     std::vector<int64_t> bases;
-    for (const CleanerSegment* s : group) bases.push_back(s->base_offset);
+    for (size_t i : group) bases.push_back(view.segments[i].base_offset);
     RETURN_IF_ERROR(log.ReplaceWithCleaned(bases, view.generation, std::move(cleaned), options.hook));
     ++result.groups;
   }

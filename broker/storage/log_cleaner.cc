@@ -32,15 +32,6 @@ double Mb(int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0)
 double Rate(double mb, double seconds) { return seconds > 0 ? mb / seconds : 0; }
 double Pct(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0; }
 
-std::vector<cleaner::SegmentMeta> Metas(const CleanerView& view) {
-  std::vector<cleaner::SegmentMeta> out;
-  for (const CleanerSegment& s : view.segments) {
-    out.push_back({s.base_offset, s.next_offset, s.end_offset, s.size_bytes, s.max_timestamp,
-                   s.created_ms});
-  }
-  return out;
-}
-
 }  // namespace
 
 LogCleaner::LogCleaner(CleanerConfig config, Clock* clock, LogLister lister)
@@ -129,7 +120,7 @@ bool LogCleaner::CleanFilthiestLog(int thread_id) {
     if (state.checkpoint > view.truncated_to) state.checkpoint = view.truncated_to;
     if (!view.config.compact() || view.closed || !state.uncleanable.empty()) continue;
     cleaner::CleanableRange range = cleaner::ComputeCleanableRange(
-        Metas(view), view.log_start_offset, view.log_end_offset, view.high_watermark,
+        view.segments, view.log_start_offset, view.log_end_offset, view.high_watermark,
         state.checkpoint, now, view.config.min_compaction_lag_ms);
     state.dirty_ratio = range.dirty_ratio;
     state.cleanable_bytes = range.cleanable_bytes;
@@ -186,7 +177,7 @@ bool LogCleaner::CleanFilthiestLog(int thread_id) {
     if (result.ok()) {
       // What is dirty now (appends went on during the clean).
       const cleaner::CleanableRange now_range = cleaner::ComputeCleanableRange(
-          Metas(after), after.log_start_offset, after.log_end_offset, after.high_watermark,
+          after.segments, after.log_start_offset, after.log_end_offset, after.high_watermark,
           state.checkpoint, clock_->WallMs(), after.config.min_compaction_lag_ms);
       state.dirty_ratio = now_range.dirty_ratio;
       state.cleanable_bytes = now_range.cleanable_bytes;

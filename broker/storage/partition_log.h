@@ -19,6 +19,7 @@
 #include "absl/types/span.h"
 #include "absl/synchronization/mutex.h"
 #include "common/file.h"
+#include "broker/storage/cleaner_core.h"
 #include "broker/storage/leader_epoch_cache.h"
 #include "broker/storage/log_config.h"
 #include "broker/storage/log_segment.h"
@@ -62,21 +63,13 @@ struct SegmentInfo {
   int64_t max_timestamp = -1;
 };
 
-// A non-active segment as the log cleaner sees it: immutable until the log's generation moves.
-struct CleanerSegment {
-  int64_t base_offset = 0;
-  int64_t next_offset = 0;  // one past its last batch (its base when empty)
-  int64_t end_offset = 0;   // the next segment's base: offsets up to here belong to this one
-  int64_t size_bytes = 0;
-  int64_t max_timestamp = -1;
-  int64_t created_ms = 0;
-  std::shared_ptr<const File> file;
-};
-
 // What the log cleaner needs of a log at the start of a clean (log_cleaner.h).
 struct CleanerView {
   uint64_t generation = 0;  // moves when segments are truncated or deleted (not by the cleaner)
-  std::vector<CleanerSegment> segments;  // every non-active segment, by base offset
+  // Every non-active segment, by base offset, and its log file (files[i] is segments[i]'s):
+  // immutable until the generation moves.
+  std::vector<cleaner::SegmentMeta> segments;
+  std::vector<std::shared_ptr<const File>> files;
   int64_t active_base = 0;
   int64_t log_start_offset = 0;
   int64_t high_watermark = 0;

@@ -25,7 +25,8 @@ CleanerView PartitionLog::TakeCleanerView() {
   for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
     const LogSegment& s = *it->second;
     view.segments.push_back({s.base_offset(), s.next_offset(), std::next(it)->first, s.size_bytes(),
-                             s.max_timestamp(), s.created_ms(), s.file()});
+                             s.max_timestamp(), s.created_ms()});
+    view.files.push_back(s.file());
   }
   return view;
 }
