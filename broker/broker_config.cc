@@ -27,6 +27,10 @@ const ConfigSchema& BrokerConfigSchema() {
         .Int("default.replication.factor", "1", "Replication factor of auto-created topics.", 1, 32767)
         .Bool("auto.create.topics.enable", "true",
               "Create a topic when a client asks for metadata of an unknown one.")
+        .Int("max.incremental.fetch.session.cache.slots", "1000",
+             "Incremental fetch sessions (KIP-227) a broker keeps; 0 turns them off.", 0)
+        .Long("min.incremental.fetch.session.eviction.ms", "120000",
+              "A fetch session unused this long may give its slot to a new one.", 0)
         .Int("min.insync.replicas", "1",
              "acks=all writes need at least this many in-sync replicas (topic default).", 1)
         .Long("log.segment.bytes", "1073741824", "Segment size.", 14, 2147483647)
@@ -161,6 +165,9 @@ absl::StatusOr<BrokerConfig> LoadBrokerConfig(const std::string& path,
     }
   }
   BrokerConfig b;
+  for (const ConfigKeyDef& def : schema.keys()) {
+    b.settings[def.name] = {c.Text(def.name), c.IsSet(def.name), def.type, def.doc};
+  }
   b.node_id = c.GetInt("node.id");
   RETURN_IF_ERROR(ParseListener(c.GetString("listeners"), &b.listen_host, &b.listen_port));
   if (c.IsSet("advertised.listeners")) {
@@ -184,6 +191,8 @@ absl::StatusOr<BrokerConfig> LoadBrokerConfig(const std::string& path,
   b.default_replication_factor = static_cast<int16_t>(c.GetInt("default.replication.factor"));
   b.auto_create_topics = c.GetBool("auto.create.topics.enable");
   b.min_insync_replicas = c.GetInt("min.insync.replicas");
+  b.fetch_session_cache_slots = c.GetInt("max.incremental.fetch.session.cache.slots");
+  b.fetch_session_eviction_ms = c.GetLong("min.incremental.fetch.session.eviction.ms");
   b.log.segment_bytes = c.GetLong("log.segment.bytes");
   b.log.segment_ms = c.IsSet("log.roll.ms") || !c.IsSet("log.roll.hours")
                          ? c.GetLong("log.roll.ms")

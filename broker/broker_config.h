@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,16 @@
 namespace gregor::broker {
 
 struct BrokerConfig {
+  // Every broker config as DescribeConfigs shows it: the value (set, else the default; unset
+  // if neither), whether server.properties or --override set it, type and doc.
+  struct Setting {
+    std::optional<std::string> value;
+    bool is_set = false;
+    ConfigType type = ConfigType::kString;
+    std::string doc;
+  };
+  std::map<std::string, Setting> settings;
+
   int32_t node_id = -1;                      // node.id
   std::string listen_host;                   // from listeners=PLAINTEXT://host:port
   int32_t listen_port = 9092;
@@ -31,6 +42,8 @@ struct BrokerConfig {
   int16_t default_replication_factor = 1;    // default.replication.factor
   bool auto_create_topics = true;            // auto.create.topics.enable
   int32_t min_insync_replicas = 1;           // min.insync.replicas (default for topics)
+  int32_t fetch_session_cache_slots = 1000;  // max.incremental.fetch.session.cache.slots
+  int64_t fetch_session_eviction_ms = 120000;  // min.incremental.fetch.session.eviction.ms
   storage::LogConfig log;                    // log.* defaults for every topic
   int64_t retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
   storage::CleanerConfig cleaner;            // log.cleaner.*

@@ -318,6 +318,12 @@ const std::string* Config::RawValue(std::string_view key) const {
   return def != nullptr && def->default_value ? &*def->default_value : nullptr;
 }
 
+std::optional<std::string> Config::Text(std::string_view key) const {
+  const std::string* raw = RawValue(key);
+  if (raw == nullptr) return std::nullopt;
+  return *raw;
+}
+
 // The accessors re-parse text that Set() or Define() already validated, so a parse failure
 // here would be a bug in this file.
 

@@ -74,6 +74,8 @@ class Config {
   std::vector<std::string> GetList(std::string_view key) const;
   // Whether the key was set explicitly (file or override).
   bool IsSet(std::string_view key) const;
+  // The value as text (set, else the schema default); nullopt without either.
+  std::optional<std::string> Text(std::string_view key) const;
 
  private:
   explicit Config(const ConfigSchema* schema) : schema_(schema) {}

@@ -4,11 +4,14 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace gregor {
 namespace {
 
 constexpr absl::string_view kPayloadUrl = "gregor/kafka-error-code";
+constexpr absl::string_view kRecordErrorsUrl = "gregor/kafka-record-errors";
 
 absl::StatusCode CanonicalFor(KafkaErrorCode code) {
   switch (code) {
@@ -99,8 +102,11 @@ std::string_view KafkaErrorName(KafkaErrorCode code) {
     case KafkaErrorCode::kStaleBrokerEpoch: return "STALE_BROKER_EPOCH";
     case KafkaErrorCode::kInvalidUpdateVersion: return "INVALID_UPDATE_VERSION";
     case KafkaErrorCode::kUnknownTopicId: return "UNKNOWN_TOPIC_ID";
+    case KafkaErrorCode::kUnsupportedEndpointType: return "UNSUPPORTED_ENDPOINT_TYPE";
     case KafkaErrorCode::kBrokerIdNotRegistered: return "BROKER_ID_NOT_REGISTERED";
     case KafkaErrorCode::kIneligibleReplica: return "INELIGIBLE_REPLICA";
+    case KafkaErrorCode::kFetchSessionIdNotFound: return "FETCH_SESSION_ID_NOT_FOUND";
+    case KafkaErrorCode::kInvalidFetchSessionEpoch: return "INVALID_FETCH_SESSION_EPOCH";
     case KafkaErrorCode::kUnknownLeaderEpoch: return "UNKNOWN_LEADER_EPOCH";
     case KafkaErrorCode::kFencedLeaderEpoch: return "FENCED_LEADER_EPOCH";
     case KafkaErrorCode::kUnsupportedCompressionType: return "UNSUPPORTED_COMPRESSION_TYPE";
@@ -137,6 +143,24 @@ KafkaErrorCode ToKafkaErrorCode(const absl::Status& status) {
     case absl::StatusCode::kInvalidArgument: return KafkaErrorCode::kInvalidRequest;
     default: return KafkaErrorCode::kUnknownServerError;
   }
+}
+
+absl::Status WithRecordErrors(absl::Status status, const std::vector<int32_t>& record_indexes) {
+  if (!status.ok() && !record_indexes.empty()) {
+    status.SetPayload(kRecordErrorsUrl, absl::Cord(absl::StrJoin(record_indexes, ",")));
+  }
+  return status;
+}
+
+std::vector<int32_t> RecordErrorIndexes(const absl::Status& status) {
+  std::vector<int32_t> out;
+  auto payload = status.GetPayload(kRecordErrorsUrl);
+  if (!payload) return out;
+  for (absl::string_view part : absl::StrSplit(std::string(*payload), ',')) {
+    int32_t index = 0;
+    if (absl::SimpleAtoi(part, &index)) out.push_back(index);
+  }
+  return out;
 }
 
 }  // namespace gregor

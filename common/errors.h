@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -55,9 +56,11 @@ enum class KafkaErrorCode : int16_t {
   kKafkaStorageError = 56,
   kNonEmptyGroup = 68,
   kGroupIdNotFound = 69,
-  kUnknownLeaderEpoch = 74,
+  kFetchSessionIdNotFound = 70,
+  kInvalidFetchSessionEpoch = 71,
+  kFencedLeaderEpoch = 74,
+  kUnknownLeaderEpoch = 75,
   kUnsupportedCompressionType = 76,
-  kFencedLeaderEpoch = 75,
   kStaleBrokerEpoch = 77,
   kMemberIdRequired = 79,
   kGroupMaxSizeReached = 81,
@@ -66,6 +69,7 @@ enum class KafkaErrorCode : int16_t {
   kInvalidRecord = 87,
   kInvalidUpdateVersion = 95,
   kUnknownTopicId = 100,
+  kUnsupportedEndpointType = 115,
   kBrokerIdNotRegistered = 102,
   kIneligibleReplica = 107,
 };
@@ -78,5 +82,10 @@ absl::Status KafkaError(KafkaErrorCode code, absl::string_view message);
 // The Kafka code carried by `status`: its payload if any, else a mapping of the canonical code
 // (OK -> kNone, anything unmapped -> kUnknownServerError).
 KafkaErrorCode ToKafkaErrorCode(const absl::Status& status);
+
+// Produce v8+ names the records that made a batch be refused (KIP-467): their indexes within
+// the batch ride on the status too.
+absl::Status WithRecordErrors(absl::Status status, const std::vector<int32_t>& record_indexes);
+std::vector<int32_t> RecordErrorIndexes(const absl::Status& status);
 
 }  // namespace gregor

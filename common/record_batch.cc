@@ -491,6 +491,11 @@ void SetLogAppendTime(char* batch, size_t size, int64_t now_ms) {
   StoreBig(batch + kCrcOffset, ComputeBatchCrc(std::string_view(batch, size)), 4);
 }
 
+void SetMaxTimestamp(char* batch, size_t size, int64_t max_timestamp) {
+  StoreBig(batch + kMaxTimestampOffset, static_cast<uint64_t>(max_timestamp), 8);
+  StoreBig(batch + kCrcOffset, ComputeBatchCrc(std::string_view(batch, size)), 4);
+}
+
 absl::StatusOr<std::vector<Record>> DecodeRecords(std::string_view batch) {
   ASSIGN_OR_RETURN(BatchHeader header, ValidateBatch(batch));
   std::vector<Record> records;

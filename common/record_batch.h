@@ -87,6 +87,8 @@ void SetBaseOffset(char* batch, int64_t base_offset);           // outside the C
 void SetPartitionLeaderEpoch(char* batch, int32_t epoch);        // outside the CRC
 // Sets the LogAppendTime bit and maxTimestamp = now_ms, then recomputes the CRC.
 void SetLogAppendTime(char* batch, size_t size, int64_t now_ms);
+// Sets maxTimestamp (CreateTime), then recomputes the CRC.
+void SetMaxTimestamp(char* batch, size_t size, int64_t max_timestamp);
 
 struct RecordHeader {
   std::string key;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/check.h"
+#include "common/metadata/topic_configs.h"
 #include "common/metadata/topic_names.h"
 #include "controller/partition_change.h"
 
@@ -380,57 +381,6 @@ std::vector<MetadataRecord> ElectOfflineLeaders(const MetadataImage& image,
 
 // ---- topics ----------------------------------------------------------------------------------
 
-absl::Status ValidateTopicConfig(const std::string& key, const std::string& value) {
-  auto integer = [&](int64_t min) -> absl::Status {
-    int64_t n = 0;
-    if (!absl::SimpleAtoi(value, &n) || n < min) {
-      return absl::InvalidArgumentError(absl::StrCat("invalid value '", value, "' for topic config '",
-                                                     key, "': expected an integer >= ", min));
-    }
-    return absl::OkStatus();
-  };
-  auto boolean = [&]() -> absl::Status {
-    if (value != "true" && value != "false") {
-      return absl::InvalidArgumentError(absl::StrCat("invalid value '", value, "' for topic config '",
-                                                     key, "': expected true or false"));
-    }
-    return absl::OkStatus();
-  };
-  auto one_of = [&](std::initializer_list<const char*> options) -> absl::Status {
-    for (const char* o : options) {
-      if (value == o) return absl::OkStatus();
-    }
-    return absl::InvalidArgumentError(absl::StrCat("invalid value '", value, "' for topic config '",
-                                                   key, "': expected one of ",
-                                                   absl::StrJoin(options, ", ")));
-  };
-  if (key == "cleanup.policy") return one_of({"delete", "compact", "delete,compact", "compact,delete"});
-  if (key == "retention.ms" || key == "retention.bytes") return integer(-1);
-  if (key == "segment.bytes") return integer(14);
-  if (key == "segment.ms" || key == "flush.messages" || key == "min.insync.replicas") return integer(1);
-  if (key == "flush.ms" || key == "index.interval.bytes" || key == "max.message.bytes" ||
-      key == "delete.retention.ms" || key == "min.compaction.lag.ms" ||
-      key == "max.compaction.lag.ms" || key == "segment.jitter.ms" ||
-      key == "file.delete.delay.ms" || key == "segment.index.bytes") {
-    return integer(0);
-  }
-  if (key == "unclean.leader.election.enable" || key == "preallocate") return boolean();
-  if (key == "message.timestamp.type") return one_of({"CreateTime", "LogAppendTime"});
-  if (key == "compression.type") {
-    return one_of({"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"});
-  }
-  if (key == "min.cleanable.dirty.ratio") {
-    double d = 0;
-    if (!absl::SimpleAtod(value, &d) || !(d >= 0 && d <= 1)) {  // NaN fails too
-      return absl::InvalidArgumentError(absl::StrCat("invalid value '", value,
-                                                     "' for topic config '", key,
-                                                     "': expected a number between 0 and 1"));
-    }
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(absl::StrCat("unknown topic config '", key, "'"));
-}
-
 std::vector<std::vector<int32_t>> PlaceReplicas(const std::vector<int32_t>& brokers,
                                                 int32_t first_partition, int32_t count,
                                                 int32_t replication_factor, uint64_t seed) {
@@ -486,7 +436,7 @@ ControllerResult<CreateTopicsResponse> CreateTopics(const MetadataImage& image,
     }
     bool config_ok = true;
     for (const auto& [key, value] : spec.configs()) {
-      if (auto s = ValidateTopicConfig(key, value); !s.ok()) {
+      if (auto s = metadata::ValidateTopicConfig(key, value); !s.ok()) {
         fail(KafkaErrorCode::kInvalidConfig, std::string(s.message()));
         config_ok = false;
         break;
@@ -676,20 +626,51 @@ ControllerResult<CreatePartitionsResponse> CreatePartitions(const MetadataImage&
   }
   int32_t rf = topic->partitions.empty() ? 1 : static_cast<int32_t>(topic->partitions[0].replicas.size());
   std::vector<int32_t> usable = image.UsableBrokers();
-  if (rf > static_cast<int32_t>(usable.size())) {
+  std::vector<std::vector<int32_t>> placement;
+  if (request.assignments_size() > 0) {
+    if (request.assignments_size() != request.total_count() - current) {
+      SetError(result.reply.mutable_error(), KafkaErrorCode::kInvalidReplicaAssignment,
+               absl::StrCat("the assignment names ", request.assignments_size(),
+                            " partition(s), but ", request.total_count() - current, " are added"));
+      return result;
+    }
+    for (const ReplicaAssignment& a : request.assignments()) {
+      std::vector<int32_t> replicas(a.replicas().begin(), a.replicas().end());
+      std::set<int32_t> unique(replicas.begin(), replicas.end());
+      bool ok = static_cast<int32_t>(replicas.size()) == rf && unique.size() == replicas.size();
+      bool any_usable = false;
+      for (int32_t b : replicas) {
+        const metadata::BrokerRegistration* broker = image.FindBroker(b);
+        ok = ok && broker != nullptr;
+        any_usable = any_usable || (broker != nullptr && broker->usable());
+      }
+      if (!ok || !any_usable) {
+        SetError(result.reply.mutable_error(), KafkaErrorCode::kInvalidReplicaAssignment,
+                 absl::StrCat("each new partition needs ", rf,
+                              " distinct registered brokers (the topic's replication factor), "
+                              "at least one of them live"));
+        return result;
+      }
+      placement.push_back(std::move(replicas));
+    }
+  } else if (rf > static_cast<int32_t>(usable.size())) {
     SetError(result.reply.mutable_error(), KafkaErrorCode::kInvalidReplicationFactor,
              absl::StrCat("the topic's replication factor ", rf, " exceeds the ", usable.size(),
                           " live broker(s)"));
     return result;
+  } else {
+    placement = PlaceReplicas(usable, current, request.total_count() - current, rf,
+                              static_cast<uint64_t>(image.PartitionCount()));
   }
   if (request.validate_only()) return result;
-  auto placement = PlaceReplicas(usable, current, request.total_count() - current, rf,
-                                 static_cast<uint64_t>(image.PartitionCount()));
   for (size_t i = 0; i < placement.size(); ++i) {
     PartitionState state;
     state.replicas = placement[i];
-    state.isr = placement[i];
-    state.leader = placement[i][0];
+    // Replicas on fenced brokers join the ISR when they catch up; the leader is a live one.
+    for (int32_t b : placement[i]) {
+      if (image.FindBroker(b)->usable()) state.isr.push_back(b);
+    }
+    state.leader = state.isr.front();
     result.records.push_back(metadata::MakePartitionRecord(
         request.topic(), current + static_cast<int32_t>(i), state));
   }
@@ -707,7 +688,7 @@ ControllerResult<AlterConfigsResponse> AlterConfigs(const MetadataImage& image,
   }
   std::vector<MetadataRecord> records;
   for (const auto& [key, value] : request.set()) {
-    if (auto s = ValidateTopicConfig(key, value); !s.ok()) {
+    if (auto s = metadata::ValidateTopicConfig(key, value); !s.ok()) {
       SetError(result.reply.mutable_error(), KafkaErrorCode::kInvalidConfig, std::string(s.message()));
       return result;
     }
@@ -718,7 +699,7 @@ ControllerResult<AlterConfigsResponse> AlterConfigs(const MetadataImage& image,
     records.push_back(std::move(r));
   }
   for (const std::string& key : request.remove()) {
-    if (auto s = ValidateTopicConfig(key, "0"); !s.ok() && absl::StrContains(s.message(), "unknown")) {
+    if (auto s = metadata::ValidateTopicConfig(key, "0"); !s.ok() && absl::StrContains(s.message(), "unknown")) {
       SetError(result.reply.mutable_error(), KafkaErrorCode::kInvalidConfig, std::string(s.message()));
       return result;
     }

@@ -105,9 +105,6 @@ ControllerResult<AlterConfigsResponse> AlterConfigs(const metadata::MetadataImag
 
 // ---- helpers (exposed for tests and tools) ---------------------------------------------------
 
-// Validates one topic config key and value (known key, well-formed value).
-absl::Status ValidateTopicConfig(const std::string& key, const std::string& value);
-
 // Places `count` partitions with `replication_factor` replicas over `brokers` (ascending ids),
 // spreading replicas and preferred leaders evenly (Kafka's rack-unaware assignment with a start
 // index and shift chosen from `first_partition` and `seed` instead of randomly).

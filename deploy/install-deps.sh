@@ -17,6 +17,8 @@ PACKAGES=(
   python3 kcat python3-confluent-kafka python3-kafka python3-pytest
   python3-snappy python3-lz4 python3-zstandard
   nodejs npm
+  # Go's sarama (tests/compat/test_sarama.py builds its client in GOPATH mode)
+  golang-go golang-github-shopify-sarama-dev
 )
 
 # Installed, or provided by an installed package (NodeSource's nodejs provides, and conflicts

@@ -8,6 +8,7 @@
 #include "common/record_batch.h"
 #include "common/strings.h"
 #include "common/logging.h"
+#include "broker/kafka/config_descriptions.h"
 #include "broker/kafka/served_apis.h"
 #include "common/kafka/constants.h"
 #include "common/metadata/topic_names.h"
@@ -21,22 +22,17 @@ namespace {
 
 constexpr char kClusterId[] = "gregor-local-cluster";
 
-// Whether any batch of a produce request's records is zstd-compressed.
-bool UsesZstd(std::string_view records) {
-  record::BatchIterator it(records);
-  record::BatchHeader header;
-  std::string_view batch;
-  while (it.Next(&header, &batch)) {
-    if (header.compression() == Compression::kZstd) return true;
-  }
-  return false;
-}
 
 }  // namespace
 
 KafkaApis::KafkaApis(const BrokerConfig& config, ReplicaManager* replicas, ControllerLink* link,
                      PeerLiveness* peers, Clock* clock)
-    : config_(config), replicas_(replicas), link_(link), peers_(peers), clock_(clock) {}
+    : config_(config),
+      replicas_(replicas),
+      link_(link),
+      peers_(peers),
+      clock_(clock),
+      fetch_sessions_(config.fetch_session_cache_slots, config.fetch_session_eviction_ms) {}
 
 KafkaApis::Outcome KafkaApis::HandleSimple(const kafka::RequestHeader& header) {
   if (header.api_key == ApiKey::kApiVersions) return HandleApiVersions(header);
@@ -50,6 +46,11 @@ KafkaApis::Outcome KafkaApis::HandleSimple(const kafka::RequestHeader& header) {
     case ApiKey::kListOffsets: return HandleListOffsets(header);
     case ApiKey::kCreateTopics: return HandleCreateTopics(header);
     case ApiKey::kDeleteTopics: return HandleDeleteTopics(header);
+    case ApiKey::kDescribeConfigs: return HandleDescribeConfigs(header);
+    case ApiKey::kAlterConfigs: return HandleAlterConfigs(header);
+    case ApiKey::kIncrementalAlterConfigs: return HandleIncrementalAlterConfigs(header);
+    case ApiKey::kCreatePartitions: return HandleCreatePartitions(header);
+    case ApiKey::kDescribeCluster: return HandleDescribeCluster(header);
     default:
       return CloseConnection(absl::StrCat("request ", kafka::ApiKeyName(header.api_key),
                                 " is not handled here"));
@@ -80,24 +81,15 @@ KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header,
     return b != nullptr && !b->fenced && peers_->ShouldHold(leader, now_ms);
   };
   kafka::MetadataResponse response;
-  response.cluster_id = kClusterId;
-  for (const auto& [id, b] : image->brokers()) {
-    if (b.fenced) continue;  // clients only see live brokers
-    kafka::MetadataResponseBroker out;
-    out.node_id = id;
-    out.host = b.kafka_host;
-    out.port = b.kafka_port;
-    if (!b.rack.empty()) out.rack = b.rack;
-    response.brokers.push_back(std::move(out));
-  }
-  if (response.brokers.empty()) {
-    // Before this broker is unfenced the image may list nobody alive; clients still need a
-    // broker to talk to.
-    response.brokers.push_back({config_.node_id, config_.advertised_host, config_.advertised_port,
-                                std::nullopt});
+  response.cluster_id = ClusterId();
+  for (const LiveBroker& b : LiveBrokers()) {
+    response.brokers.push_back({b.node_id, b.host, b.port, b.rack});
   }
   // A live broker: kafka-python's admin client sends CreateTopics to the "controller".
   response.controller_id = response.brokers.front().node_id;
+  if (request->include_cluster_authorized_operations) {
+    response.cluster_authorized_operations = kClusterOperations;
+  }
 
   std::vector<std::string> names;
   std::vector<kafka::Uuid> unknown_ids;  // v12+: topics asked by an id no topic has
@@ -132,6 +124,9 @@ KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header,
     kafka::MetadataResponseTopic topic;
     topic.name = name;
     topic.is_internal = name == "__consumer_offsets";
+    if (request->include_topic_authorized_operations) {
+      topic.topic_authorized_operations = kTopicOperations;
+    }
     const metadata::TopicState* state = image->FindTopic(name);
     if (state != nullptr && state->topic_id.size() == topic.topic_id.bytes.size()) {  // v10+
       std::copy(state->topic_id.begin(), state->topic_id.end(), topic.topic_id.bytes.begin());
@@ -181,6 +176,24 @@ KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header,
   if (!to_create.empty()) StartAutoCreate(to_create);
   return EncodeOrClose(response, header.api_version, kafka::EncodeMetadataResponse);
 }
+
+std::vector<KafkaApis::LiveBroker> KafkaApis::LiveBrokers() const {
+  std::vector<LiveBroker> out;
+  auto image = link_->image();
+  for (const auto& [id, b] : image->brokers()) {
+    if (b.fenced) continue;  // clients only see live brokers
+    out.push_back({id, b.kafka_host, b.kafka_port,
+                   b.rack.empty() ? std::nullopt : std::optional<std::string>(b.rack)});
+  }
+  if (out.empty()) {
+    // Before this broker is unfenced the image may list nobody alive; clients still need a
+    // broker to talk to.
+    out.push_back({config_.node_id, config_.advertised_host, config_.advertised_port, std::nullopt});
+  }
+  return out;
+}
+
+std::string KafkaApis::ClusterId() const { return kClusterId; }
 
 KafkaErrorCode KafkaApis::NotHostedError(const std::string& topic, int32_t partition) const {
   // The cluster has it elsewhere (the client's metadata is stale), or not at all.
@@ -236,9 +249,25 @@ void KafkaApis::AutoCreateTopics(const std::vector<std::string>& topics) {
   }
 }
 
+namespace {
+
+// The leader epoch of the batch holding `offset`: that of the last epoch that starts at or
+// below it (-1 when the log has no epoch for it).
+int32_t EpochOfOffset(const std::vector<storage::EpochEntry>& epochs, int64_t offset) {
+  int32_t epoch = -1;
+  for (const storage::EpochEntry& e : epochs) {
+    if (e.start_offset > offset) break;
+    epoch = e.epoch;
+  }
+  return epoch;
+}
+
+}  // namespace
+
 KafkaApis::Outcome KafkaApis::HandleListOffsets(const kafka::RequestHeader& header) {
   auto request = kafka::DecodeListOffsetsRequest(header.body, header.api_version);
   if (!request.ok()) return CloseConnection(std::string(request.status().message()));
+  const int16_t version = header.api_version;
   kafka::ListOffsetsResponse response;
   for (const auto& topic : request->topics) {
     kafka::ListOffsetsResponseTopic out_topic;
@@ -249,32 +278,55 @@ KafkaApis::Outcome KafkaApis::HandleListOffsets(const kafka::RequestHeader& head
       auto partition = replicas_->GetPartition({topic.name, p.partition_index});
       if (partition == nullptr) {
         out.error_code = NotHostedError(topic.name, p.partition_index);
-      } else if (!partition->is_leader()) {
-        out.error_code = KafkaErrorCode::kNotLeaderOrFollower;
+        out_topic.partitions.push_back(out);
+        continue;
+      }
+      // v4+: the consumer's leader epoch first (KIP-320), then leadership.
+      out.error_code = partition->CheckLeaderEpochAsLeader(p.current_leader_epoch);
+      if (out.error_code != KafkaErrorCode::kNone) {
+        out_topic.partitions.push_back(out);
+        continue;
+      }
+      const PartitionOffsets offsets = partition->Offsets();
+      // Consumers see up to the high watermark (read_committed too: no transactions, so the
+      // last stable offset is the high watermark); a debugging replica (-2, as Kafka's tools
+      // use) up to the log end.
+      const int64_t last_fetchable = request->replica_id == -2 ? offsets.log_end_offset.value()
+                                                               : offsets.high_watermark.value();
+      const std::vector<storage::EpochEntry> epochs = partition->log()->EpochEntries();
+      if (p.timestamp == kafka::kEarliestTimestamp) {
+        out.offset = offsets.log_start_offset.value();
+        // Kafka: the first epoch, if it starts at or below the log start.
+        if (!epochs.empty() && epochs.front().start_offset <= out.offset) {
+          out.leader_epoch = EpochOfOffset(epochs, out.offset);
+        }
+      } else if (p.timestamp == kafka::kLatestTimestamp) {
+        out.offset = last_fetchable;
+        out.leader_epoch = partition->leader_epoch();
       } else {
-        PartitionOffsets offsets = partition->Offsets();
-        if (p.timestamp == kafka::kEarliestTimestamp) {
-          out.offset = offsets.log_start_offset.value();
-        } else if (p.timestamp == kafka::kLatestTimestamp) {
-          // Consumers get the high watermark; a debugging replica (-2, as Kafka's tools use)
-          // gets the log end offset.
-          out.offset = request->replica_id == -2 ? offsets.log_end_offset.value()
-                                                 : offsets.high_watermark.value();
+        std::optional<storage::TimestampOffset> found;
+        if (p.timestamp == kafka::kMaxTimestamp && version >= 7) {
+          found = partition->log()->MaxTimestampOffset();
         } else {
-          auto found = partition->log()->FetchOffsetByTimestamp(p.timestamp);
-          if (!found.ok()) {
-            out.error_code = ToKafkaErrorCode(found.status());
-          } else if (found->has_value() && (*found)->offset < offsets.high_watermark.value()) {
-            out.offset = (*found)->offset;
-            out.timestamp = (*found)->timestamp;
+          auto searched = partition->log()->FetchOffsetByTimestamp(p.timestamp);
+          if (!searched.ok()) {
+            out.error_code = ToKafkaErrorCode(searched.status());
+          } else {
+            found = *searched;
           }
+        }
+        // Nothing at or above the HW is visible: offset and timestamp stay -1.
+        if (found && found->offset < last_fetchable) {
+          out.offset = found->offset;
+          out.timestamp = found->timestamp;
+          out.leader_epoch = EpochOfOffset(epochs, found->offset);
         }
       }
       out_topic.partitions.push_back(out);
     }
     response.topics.push_back(std::move(out_topic));
   }
-  return EncodeOrClose(response, header.api_version, kafka::EncodeListOffsetsResponse);
+  return EncodeOrClose(response, version, kafka::EncodeListOffsetsResponse);
 }
 
 KafkaApis::Outcome KafkaApis::HandleCreateTopics(const kafka::RequestHeader& header) {
@@ -285,11 +337,11 @@ KafkaApis::Outcome KafkaApis::HandleCreateTopics(const kafka::RequestHeader& hea
   for (const auto& t : request->topics) {
     auto* spec = forward.add_topics();
     spec->set_name(t.name);
-    spec->set_partitions(t.assignments.empty() ? t.num_partitions : -1);
-    spec->set_replication_factor(t.assignments.empty() ? t.replication_factor : -1);
-    if (!t.assignments.empty()) {
-      spec->set_partitions(0);
-      spec->set_replication_factor(0);
+    if (t.assignments.empty()) {
+      // -1 (v4+, KIP-464): this broker's defaults, as for topics it auto-creates.
+      spec->set_partitions(t.num_partitions == -1 ? config_.num_partitions : t.num_partitions);
+      spec->set_replication_factor(t.replication_factor == -1 ? config_.default_replication_factor
+                                                              : t.replication_factor);
     }
     for (const auto& a : t.assignments) {
       auto* out = spec->add_assignments();
@@ -300,8 +352,8 @@ KafkaApis::Outcome KafkaApis::HandleCreateTopics(const kafka::RequestHeader& hea
       if (c.value) (*spec->mutable_configs())[c.name] = *c.value;
     }
   }
-  absl::Duration timeout = absl::Milliseconds(std::clamp(request->timeout_ms, 1000, 60000));
-  auto reply = link_->client().Call(&controller::Controller::Stub::CreateTopics, forward, timeout);
+  auto reply = link_->client().Call(&controller::Controller::Stub::CreateTopics, forward,
+                                    ControllerTimeout(request->timeout_ms));
   kafka::CreateTopicsResponse response;
   for (int i = 0; i < static_cast<int>(request->topics.size()); ++i) {
     kafka::CreatableTopicResult result;
@@ -317,6 +369,23 @@ KafkaApis::Outcome KafkaApis::HandleCreateTopics(const kafka::RequestHeader& hea
       result.error_code = static_cast<KafkaErrorCode>(r.error().code());
       if (r.error().code() != 0) result.error_message = r.error().message();
     }
+    if (result.error_code == KafkaErrorCode::kNone && i < reply->results_size()) {
+      // v5+: what the topic got, configs as DescribeConfigs gives them (KIP-525); v7+ its id.
+      const auto& r = reply->results(i);
+      result.num_partitions = r.partitions();
+      result.replication_factor = static_cast<int16_t>(r.replication_factor());
+      if (r.topic_id().size() == result.topic_id.bytes.size()) {
+        std::copy(r.topic_id().begin(), r.topic_id().end(), result.topic_id.bytes.begin());
+      }
+      std::map<std::string, std::string> overrides;
+      for (const auto& c : request->topics[i].configs) {
+        if (c.value) overrides[c.name] = *c.value;
+      }
+      result.configs.emplace();
+      for (const ConfigDescription& d : DescribeTopicConfigs(overrides, config_, std::nullopt)) {
+        result.configs->push_back({d.name, d.value, d.read_only, d.source, false});
+      }
+    }
     response.topics.push_back(std::move(result));
   }
   return EncodeOrClose(response, header.api_version, kafka::EncodeCreateTopicsResponse);
@@ -325,199 +394,63 @@ KafkaApis::Outcome KafkaApis::HandleCreateTopics(const kafka::RequestHeader& hea
 KafkaApis::Outcome KafkaApis::HandleDeleteTopics(const kafka::RequestHeader& header) {
   auto request = kafka::DecodeDeleteTopicsRequest(header.body, header.api_version);
   if (!request.ok()) return CloseConnection(std::string(request.status().message()));
+  // v6+ names a topic by name or by id; older versions by name.
+  struct Target {
+    std::optional<std::string> name;
+    kafka::Uuid id;
+    KafkaErrorCode error = KafkaErrorCode::kNone;
+  };
+  std::vector<Target> targets;
+  auto image = link_->image();
+  for (const std::string& name : request->topic_names) targets.push_back({name, {}});
+  for (const kafka::DeleteTopicState& t : request->topics) {
+    Target target{t.name, t.topic_id};
+    if (!t.name) {
+      const std::string id(t.topic_id.bytes.begin(), t.topic_id.bytes.end());
+      for (const auto& [name, topic] : image->topics()) {
+        if (topic.topic_id == id) target.name = name;
+      }
+      if (!target.name) target.error = KafkaErrorCode::kUnknownTopicId;
+    }
+    targets.push_back(std::move(target));
+  }
   controller::DeleteTopicsRequest forward;
-  for (const std::string& name : request->topic_names) forward.add_names(name);
-  absl::Duration timeout = absl::Milliseconds(std::clamp(request->timeout_ms, 1000, 60000));
-  auto reply = link_->client().Call(&controller::Controller::Stub::DeleteTopics, forward, timeout);
+  for (const Target& t : targets) {
+    if (t.name) forward.add_names(*t.name);
+  }
+  absl::StatusOr<controller::DeleteTopicsResponse> reply;
+  if (forward.names_size() > 0) {
+    reply = link_->client().Call(&controller::Controller::Stub::DeleteTopics, forward,
+                                 ControllerTimeout(request->timeout_ms));
+  }
   kafka::DeleteTopicsResponse response;
-  for (int i = 0; i < static_cast<int>(request->topic_names.size()); ++i) {
+  int next = 0;  // the controller answers the names it was sent, in order
+  for (const Target& t : targets) {
     kafka::DeletableTopicResult result;
-    result.name = request->topic_names[i];
-    if (!reply.ok()) {
+    result.name = t.name;
+    result.topic_id = t.id;
+    if (const metadata::TopicState* state = t.name ? image->FindTopic(*t.name) : nullptr;
+        state != nullptr && state->topic_id.size() == result.topic_id.bytes.size()) {
+      std::copy(state->topic_id.begin(), state->topic_id.end(), result.topic_id.bytes.begin());
+    }
+    if (t.error != KafkaErrorCode::kNone) {
+      result.error_code = t.error;
+      result.error_message = "no topic has this id";
+    } else if (!reply.ok()) {
       result.error_code = KafkaErrorCode::kRequestTimedOut;
+      result.error_message = std::string(reply.status().message());
     } else if (reply->error().code() != 0) {
       result.error_code = static_cast<KafkaErrorCode>(reply->error().code());
-    } else if (i < reply->results_size()) {
-      result.error_code = static_cast<KafkaErrorCode>(reply->results(i).error().code());
+      result.error_message = reply->error().message();
+    } else if (next < reply->results_size()) {
+      const auto& r = reply->results(next);
+      result.error_code = static_cast<KafkaErrorCode>(r.error().code());
+      if (r.error().code() != 0) result.error_message = r.error().message();
     }
+    if (t.name) ++next;
     response.responses.push_back(std::move(result));
   }
   return EncodeOrClose(response, header.api_version, kafka::EncodeDeleteTopicsResponse);
-}
-
-// ---- Produce --------------------------------------------------------------------------------
-
-absl::StatusOr<KafkaApis::ProduceState> KafkaApis::BeginProduce(const kafka::RequestHeader& header) {
-  auto request = kafka::DecodeProduceRequest(header.body, header.api_version);
-  if (!request.ok()) return request.status();
-  ProduceState state;
-  state.request = std::move(*request);
-  state.timeout_ms = std::max(0, state.request.timeout_ms);
-  const int16_t acks = state.request.acks;
-  for (size_t ti = 0; ti < state.request.topic_data.size(); ++ti) {
-    const auto& topic = state.request.topic_data[ti];
-    kafka::ProduceTopicResponse out_topic;
-    out_topic.name = topic.name;
-    for (size_t pi = 0; pi < topic.partition_data.size(); ++pi) {
-      const auto& p = topic.partition_data[pi];
-      kafka::ProducePartitionResponse out;
-      out.index = p.index;
-      TopicPartition tp{topic.name, p.index};
-      auto partition = replicas_->GetPartition(tp);
-      if (acks != 0 && acks != 1 && acks != -1) {
-        out.error_code = KafkaErrorCode::kInvalidRequiredAcks;
-      } else if (topic.name == "__consumer_offsets") {
-        // Only the group coordinator writes there (Kafka: "Cannot append to internal topic").
-        out.error_code = KafkaErrorCode::kInvalidTopicException;
-      } else if (state.request.transactional_id) {
-        out.error_code = KafkaErrorCode::kUnsupportedForMessageFormat;
-      } else if (partition == nullptr) {
-        out.error_code = NotHostedError(topic.name, p.index);
-      } else if (!p.records) {
-        out.error_code = KafkaErrorCode::kCorruptMessage;
-      } else if (UsesZstd(*p.records)) {
-        // zstd needs Produce v7+ (KIP-110); clients that know only v3 must not send it.
-        out.error_code = KafkaErrorCode::kUnsupportedCompressionType;
-      } else {
-        // The records are a view into the request frame, a buffer this broker owns and keeps
-        // until the response is sent: the append rewrites them in place (offsets, leader
-        // epoch), no copy.
-        absl::Span<char> batches(const_cast<char*>(p.records->data()), p.records->size());
-        int32_t epoch = 0;
-        auto info = partition->AppendAsLeader(batches, acks, &epoch);
-        if (!info.ok()) {
-          out.error_code = ToKafkaErrorCode(info.status());
-          Logger("kafka")->debug("produce to {} failed: {}", tp.DirName(), info.status().message());
-        } else {
-          out.base_offset = info->first_offset.value();
-          out.log_append_time_ms = info->log_append_time_ms;
-          state.touched.push_back(tp);
-          if (acks == -1) {
-            state.pending.push_back({ti, out_topic.partition_responses.size(), tp,
-                                     info->last_offset.value() + 1, epoch});
-          }
-        }
-      }
-      out_topic.partition_responses.push_back(out);
-    }
-    state.response.responses.push_back(std::move(out_topic));
-  }
-  // Readers waiting on these partitions may have something now.
-  for (const TopicPartition& tp : state.touched) replicas_->Notify(tp);
-  return state;
-}
-
-bool KafkaApis::ProduceSatisfied(ProduceState& state) {
-  auto& pending = state.pending;
-  pending.erase(std::remove_if(pending.begin(), pending.end(),
-                               [&](const ProduceState::Pending& p) {
-                                 auto& out = state.response.responses[p.topic].partition_responses[p.partition];
-                                 auto partition = replicas_->GetPartition(p.tp);
-                                 if (partition == nullptr) {
-                                   out.error_code = KafkaErrorCode::kNotLeaderOrFollower;
-                                   return true;
-                                 }
-                                 auto outcome = partition->CheckAppendCommitted(p.required_offset, p.leader_epoch);
-                                 if (!outcome) return false;  // keep waiting
-                                 out.error_code = *outcome;
-                                 return true;
-                               }),
-                pending.end());
-  return pending.empty();
-}
-
-KafkaApis::Outcome KafkaApis::FinishProduce(ProduceState& state, bool timed_out) {
-  if (timed_out) {
-    for (const auto& p : state.pending) {
-      state.response.responses[p.topic].partition_responses[p.partition].error_code =
-          KafkaErrorCode::kRequestTimedOut;
-    }
-  }
-  if (state.request.acks == 0) {
-    // No response at all. Kafka closes the connection when an acks=0 produce fails, so the
-    // client notices.
-    for (const auto& t : state.response.responses) {
-      for (const auto& p : t.partition_responses) {
-        if (p.error_code != KafkaErrorCode::kNone) {
-          return CloseConnection(absl::StrCat("acks=0 produce to ", t.name, "-", p.index, " failed: ",
-                                    ToAbsl(KafkaErrorName(p.error_code))));
-        }
-      }
-    }
-    return Outcome{};
-  }
-  return EncodeOrClose(state.response, 3, kafka::EncodeProduceResponse);
-}
-
-// ---- Fetch ----------------------------------------------------------------------------------
-
-absl::StatusOr<KafkaApis::FetchState> KafkaApis::ReadFetch(const kafka::RequestHeader& header) {
-  auto request = kafka::DecodeFetchRequest(header.body, header.api_version);
-  if (!request.ok()) return request.status();
-  FetchState state;
-  state.request = std::move(*request);
-  for (const auto& t : state.request.topics) {
-    for (const auto& p : t.partitions) state.partitions.push_back({t.topic, p.partition});
-  }
-  FillFetch(state);
-  return state;
-}
-
-void KafkaApis::RereadFetch(FetchState& state) { FillFetch(state); }
-
-void KafkaApis::FillFetch(FetchState& state) {
-  state.response = kafka::FetchResponse{};
-  state.bytes = 0;
-  state.has_error = false;
-  int64_t budget = state.request.max_bytes > 0 ? state.request.max_bytes : INT32_MAX;
-  for (const auto& topic : state.request.topics) {
-    kafka::FetchResponseTopic out_topic;
-    out_topic.topic = topic.topic;
-    for (const auto& p : topic.partitions) {
-      kafka::FetchResponsePartition out;
-      out.partition_index = p.partition;
-      auto partition = replicas_->GetPartition({topic.topic, p.partition});
-      if (partition == nullptr) {
-        out.error_code = NotHostedError(topic.topic, p.partition);
-      } else {
-        FetchReadLimit limit = FetchReadLimitFor(p.partition_max_bytes, budget,
-                                                 /*nothing_read_yet=*/state.bytes == 0);
-        auto read = partition->ReadAsLeader(Offset(p.fetch_offset), limit.max_bytes,
-                                            limit.min_one_batch);
-        if (!read.ok()) {
-          out.error_code = ToKafkaErrorCode(read.status());
-          if (out.error_code == KafkaErrorCode::kOffsetOutOfRange) {
-            PartitionOffsets o = partition->Offsets();
-            out.high_watermark = o.high_watermark.value();
-            out.last_stable_offset = o.high_watermark.value();
-          }
-        } else {
-          out.high_watermark = read->offsets.high_watermark.value();
-          out.last_stable_offset = read->offsets.high_watermark.value();  // no transactions
-          if (read->records.size > 0) {
-            state.bytes += static_cast<size_t>(read->records.size);
-            budget -= read->records.size;
-            out.records.push_back(read->records);
-          }
-        }
-      }
-      if (out.error_code != KafkaErrorCode::kNone) state.has_error = true;
-      out_topic.partitions.push_back(std::move(out));
-    }
-    state.response.responses.push_back(std::move(out_topic));
-  }
-}
-
-bool KafkaApis::FetchSatisfied(const FetchState& state) const {
-  return state.has_error || state.bytes >= static_cast<size_t>(std::max(state.request.min_bytes, 0)) ||
-         state.request.max_wait_ms <= 0;
-}
-
-KafkaApis::Outcome KafkaApis::FinishFetch(FetchState& state) {
-  kafka::Writer w;
-  absl::Status s = kafka::EncodeFetchResponse(state.response, 4, w);
-  if (!s.ok()) return CloseConnection(absl::StrCat("cannot encode the fetch response: ", s.message()));
-  return Respond(std::move(w));
 }
 
 }  // namespace gregor::broker

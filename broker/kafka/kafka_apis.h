@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -20,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/broker_config.h"
 #include "broker/controller_link.h"
+#include "broker/kafka/fetch_sessions.h"
 #include "broker/kafka/outcome.h"
 #include "common/kafka/api.h"
 #include "common/kafka/messages.h"
@@ -56,6 +58,7 @@ class KafkaApis {
     std::vector<Pending> pending;
     std::vector<storage::TopicPartition> touched;
     int32_t timeout_ms = 0;
+    int16_t version = 3;
   };
   // Appends every partition's batches. nullopt body in Outcome for acks=0 is decided in Finish.
   absl::StatusOr<ProduceState> BeginProduce(const kafka::RequestHeader& header);
@@ -63,18 +66,23 @@ class KafkaApis {
   Outcome FinishProduce(ProduceState& state, bool timed_out);
 
   // ---- Fetch ----------------------------------------------------------------------------------
+  // Fetch v4-11. v7+ may use an incremental fetch session (fetch_sessions.h): the partitions
+  // read are then the session's, and the answer carries only those with news.
   struct FetchState {
+    int16_t version = 4;
     kafka::FetchRequest request;
-    kafka::FetchResponse response;
+    FetchSessionCache::Context session;  // what to read, in answer order
+    std::vector<kafka::FetchResponsePartition> results;  // one per session.reads
     size_t bytes = 0;
     bool has_error = false;
-    std::vector<storage::TopicPartition> partitions;
+    std::vector<storage::TopicPartition> partitions;  // to wait on
   };
   absl::StatusOr<FetchState> ReadFetch(const kafka::RequestHeader& header);
   // Re-reads the partitions of a waiting fetch.
   void RereadFetch(FetchState& state);
   bool FetchSatisfied(const FetchState& state) const;
   Outcome FinishFetch(FetchState& state);
+  const FetchSessionCache& fetch_sessions() const { return fetch_sessions_; }
 
   ReplicaManager* replicas() { return replicas_; }
 
@@ -89,6 +97,37 @@ class KafkaApis {
   Outcome HandleListOffsets(const kafka::RequestHeader& header);
   Outcome HandleCreateTopics(const kafka::RequestHeader& header);
   Outcome HandleDeleteTopics(const kafka::RequestHeader& header);
+  // kafka_admin.cc
+  Outcome HandleDescribeConfigs(const kafka::RequestHeader& header);
+  Outcome HandleAlterConfigs(const kafka::RequestHeader& header);
+  Outcome HandleIncrementalAlterConfigs(const kafka::RequestHeader& header);
+  Outcome HandleCreatePartitions(const kafka::RequestHeader& header);
+  Outcome HandleDescribeCluster(const kafka::RequestHeader& header);
+  // Makes `wanted` the topic's overrides (what it lacks goes back to the default), through the
+  // controller.
+  absl::Status AlterTopicConfigs(const std::string& topic,
+                                 const std::map<std::string, std::string>& wanted,
+                                 bool validate_only);
+  absl::Duration ControllerTimeout(int32_t timeout_ms) const;
+
+  // The brokers clients may use (unfenced), or this broker alone while the image lists none.
+  struct LiveBroker {
+    int32_t node_id = -1;
+    std::string host;
+    int32_t port = 0;
+    std::optional<std::string> rack;
+  };
+  std::vector<LiveBroker> LiveBrokers() const;
+  std::string ClusterId() const;
+
+  // Metadata v8+ / DescribeCluster: the operations a client may perform, as a bit field of
+  // Kafka's AclOperation codes. Gregor has no authorizer, so every operation a resource type
+  // supports is allowed (as Kafka answers without an authorizer). Topics: READ 3, WRITE 4,
+  // CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11. Cluster:
+  // CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11,
+  // IDEMPOTENT_WRITE 12.
+  static constexpr int32_t kTopicOperations = 0b1101'1111'1000;
+  static constexpr int32_t kClusterOperations = 0b1'1111'1010'0000;
   void FillFetch(FetchState& state);
   // The error for a partition this broker does not host: NOT_LEADER_OR_FOLLOWER if it exists.
   KafkaErrorCode NotHostedError(const std::string& topic, int32_t partition) const;
@@ -103,6 +142,7 @@ class KafkaApis {
   PeerLiveness* const peers_;
   Clock* const clock_;
   BackgroundRunner background_;
+  FetchSessionCache fetch_sessions_;
   absl::Mutex auto_create_mu_;
   std::set<std::string> auto_creating_ ABSL_GUARDED_BY(auto_create_mu_);
 };

@@ -8,13 +8,13 @@ using kafka::ApiKey;
 // Sorted by key. Do not change a range without re-reading §1 of
 // shared/reference/kafka-wire-protocol.md: clients infer features and versions from it.
 constexpr ServedApi kServed[] = {
-    // v3 only. Advertised from 0 as Kafka 4.0 does (KAFKA-18659): librdkafka compresses only
+    // v3-9. Advertised from 0 as Kafka 4.0 does (KAFKA-18659): librdkafka compresses only
     // when Produce v0 is advertised. v0-2 carry message formats 0/1, which Gregor does not
     // store; such a request closes the connection.
-    {ApiKey::kProduce, 0, 3, 3},
-    {ApiKey::kFetch, 4, 4, 4},         // v4: the first that requires magic 2
-    {ApiKey::kListOffsets, 1, 1, 1},   // librdkafka's OffsetTime feature needs 1
-    {ApiKey::kMetadata, 0, 0, 4},      // max exactly 4: kafka-python infers (0,11) -> magic 2
+    {ApiKey::kProduce, 0, 3, 9},
+    {ApiKey::kFetch, 4, 4, 11},        // v4: the first that requires magic 2
+    {ApiKey::kListOffsets, 1, 1, 7},   // librdkafka's OffsetTime feature needs 1
+    {ApiKey::kMetadata, 0, 0, 12},
     // The group APIs: the non-flexible versions of consumer-groups.md §1.2 "Phase B" (static
     // membership). OffsetCommit below 2 and OffsetFetch 0 kept offsets in ZooKeeper.
     {ApiKey::kOffsetCommit, 2, 2, 7},
@@ -27,10 +27,15 @@ constexpr ServedApi kServed[] = {
     {ApiKey::kDescribeGroups, 0, 0, 4},
     {ApiKey::kListGroups, 0, 0, 2},
     {ApiKey::kApiVersions, 0, 0, 3},   // v3 is flexible
-    {ApiKey::kCreateTopics, 0, 0, 3},
-    {ApiKey::kDeleteTopics, 0, 0, 1},
+    {ApiKey::kCreateTopics, 0, 0, 7},
+    {ApiKey::kDeleteTopics, 0, 0, 6},
+    {ApiKey::kDescribeConfigs, 0, 0, 4},
+    {ApiKey::kAlterConfigs, 0, 0, 2},
+    {ApiKey::kCreatePartitions, 0, 0, 3},
     {ApiKey::kDeleteGroups, 0, 0, 1},
+    {ApiKey::kIncrementalAlterConfigs, 0, 0, 1},
     {ApiKey::kOffsetDelete, 0, 0, 0},
+    {ApiKey::kDescribeCluster, 0, 0, 1},
 };
 
 constexpr bool EveryServedVersionHasACodec() {

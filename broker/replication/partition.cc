@@ -145,23 +145,49 @@ bool Partition::MaybeAdvanceHighWatermarkLocked() {
   return true;
 }
 
-absl::StatusOr<Partition::ReadResult> Partition::ReadAsLeader(Offset offset, int64_t max_bytes,
-                                                              bool min_one_batch) const {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!have_state_ || state_.leader != local_broker_) {
-      return KafkaError(KafkaErrorCode::kNotLeaderOrFollower,
-                        absl::StrCat("broker ", local_broker_, " is not the leader of ", tp_.DirName()));
-    }
+KafkaErrorCode Partition::CheckLeaderEpochAsLeader(int32_t current_leader_epoch) const {
+  absl::MutexLock lock(&mu_);
+  if (have_state_ && current_leader_epoch >= 0) {
+    if (current_leader_epoch < state_.leader_epoch) return KafkaErrorCode::kFencedLeaderEpoch;
+    if (current_leader_epoch > state_.leader_epoch) return KafkaErrorCode::kUnknownLeaderEpoch;
+  }
+  if (!have_state_ || state_.leader != local_broker_) return KafkaErrorCode::kNotLeaderOrFollower;
+  return KafkaErrorCode::kNone;
+}
+
+absl::StatusOr<Partition::ReadResult> Partition::ReadAsLeader(const ConsumerRead& read) const {
+  if (KafkaErrorCode error = CheckLeaderEpochAsLeader(read.current_leader_epoch);
+      error != KafkaErrorCode::kNone) {
+    return KafkaError(error, absl::StrCat("broker ", local_broker_, " cannot serve ", tp_.DirName(),
+                                          " at leader epoch ", read.current_leader_epoch));
   }
   ReadResult result;
   result.offsets = Offsets();
+  if (read.last_fetched_epoch >= 0) {  // Kafka's Partition.readRecords
+    storage::EpochEndOffset end = log_->EndOffsetForEpoch(LeaderEpoch(read.last_fetched_epoch));
+    if (end.epoch < 0 || end.end_offset < 0) {
+      return KafkaError(KafkaErrorCode::kOffsetOutOfRange,
+                        absl::StrCat("no end offset for the last fetched epoch ",
+                                     read.last_fetched_epoch, " of ", tp_.DirName()));
+    }
+    if (read.offset < result.offsets.log_start_offset) {
+      return KafkaError(KafkaErrorCode::kOffsetOutOfRange,
+                        absl::StrCat("offset ", read.offset.value(), " is below the log start ",
+                                     result.offsets.log_start_offset.value(), " of ", tp_.DirName()));
+    }
+    if (end.epoch < read.last_fetched_epoch || end.end_offset < read.offset.value()) {
+      result.diverging = end;
+      result.records = FileSlice{nullptr, 0, 0};
+      return result;
+    }
+  }
   // Between the high watermark and the log end there is nothing to give a consumer yet.
-  if (offset >= result.offsets.high_watermark && offset <= result.offsets.log_end_offset) {
+  if (read.offset >= result.offsets.high_watermark && read.offset <= result.offsets.log_end_offset) {
     result.records = FileSlice{nullptr, 0, 0};
     return result;
   }
-  auto slice = log_->Read(offset, max_bytes, result.offsets.high_watermark, min_one_batch);
+  auto slice = log_->Read(read.offset, read.max_bytes, result.offsets.high_watermark,
+                          read.min_one_batch);
   if (!slice.ok()) return slice.status();
   result.records = *slice;
   return result;

@@ -83,13 +83,28 @@ class Partition {
   std::optional<KafkaErrorCode> CheckAppendCommitted(int64_t required_offset,
                                                      int32_t append_leader_epoch) const;
 
-  // For consumers: whole batches from `offset` below the high watermark.
+  // A consumer's request's leader epoch (-1: none) against ours, as Kafka checks it first:
+  // FENCED_LEADER_EPOCH if it is older, UNKNOWN_LEADER_EPOCH if newer (our metadata is behind),
+  // then NOT_LEADER_OR_FOLLOWER if this broker does not lead.
+  KafkaErrorCode CheckLeaderEpochAsLeader(int32_t current_leader_epoch) const;
+
+  // For consumers: whole batches from `offset` below the high watermark (Fetch v9+ checks the
+  // leader epoch; v12+ says where the consumer's log diverges when it gives its last epoch).
+  struct ConsumerRead {
+    Offset offset{0};
+    int64_t max_bytes = 0;
+    bool min_one_batch = true;
+    int32_t current_leader_epoch = -1;
+    int32_t last_fetched_epoch = -1;
+  };
   struct ReadResult {
     FileSlice records;
     PartitionOffsets offsets;
+    // Set (records empty) when the consumer's last fetched epoch ends below its fetch offset
+    // on this log, or the epoch is not in it: truncate to here.
+    std::optional<storage::EpochEndOffset> diverging;
   };
-  absl::StatusOr<ReadResult> ReadAsLeader(Offset offset, int64_t max_bytes,
-                                          bool min_one_batch = true) const;
+  absl::StatusOr<ReadResult> ReadAsLeader(const ConsumerRead& read) const;
   PartitionOffsets Offsets() const;
 
   // ---- leader: followers --------------------------------------------------------------------

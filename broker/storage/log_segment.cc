@@ -176,7 +176,10 @@ void LogSegment::IndexBatch(const BatchSummary& batch, int64_t position) {
   }
   if (bytes_since_last_index_entry_ > index_interval_bytes_) {
     offset_index_.Append(batch.last_offset, position);
-    time_index_.MaybeAppend(max_timestamp_, offset_of_max_timestamp_);
+    // No entry until a batch had a timestamp (-1: none; the leader fixes a client's -1).
+    if (offset_of_max_timestamp_ >= 0) {
+      time_index_.MaybeAppend(max_timestamp_, offset_of_max_timestamp_);
+    }
     bytes_since_last_index_entry_ = 0;
   }
   bytes_since_last_index_entry_ += static_cast<int64_t>(batch.size_bytes);

@@ -68,6 +68,8 @@ class LogSegment {
   bool empty() const { return size_ == 0; }
   // Largest batch max timestamp in the segment, -1 if none.
   int64_t max_timestamp() const { return max_timestamp_; }
+  // The last offset of the batch holding max_timestamp (-1 when empty).
+  int64_t offset_of_max_timestamp() const { return offset_of_max_timestamp_; }
   // When the segment was created (wall ms; the file's mtime for segments opened from disk).
   int64_t created_ms() const { return created_ms_; }
   const std::shared_ptr<File>& file() const { return log_; }

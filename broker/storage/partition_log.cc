@@ -184,7 +184,12 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(absl::Span<char> batc
   if (closed_) return absl::FailedPreconditionError("log is closed");
   // Validate everything before changing anything: a request appends whole or not at all.
   const bool compacted = config_.compact();
-  std::vector<std::pair<size_t, record::BatchHeader>> parsed;  // (position, header)
+  struct Parsed {
+    size_t position = 0;
+    record::BatchHeader header;
+    bool fix_max_timestamp = false;  // header.max_timestamp holds the records' largest
+  };
+  std::vector<Parsed> parsed;
   record::BatchIterator it(std::string_view(batches.data(), batches.size()));
   record::BatchHeader header;
   std::string_view batch;
@@ -211,16 +216,33 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(absl::Span<char> batc
       // (Kafka's LogValidator: INVALID_RECORD since 2.4).
       auto records = record::DecodeRecords(batch);
       if (!records.ok()) return KafkaError(KafkaErrorCode::kCorruptMessage, records.status().message());
+      std::vector<int32_t> keyless;
       for (size_t i = 0; i < records->size(); ++i) {
-        if (!(*records)[i].key) {
-          return KafkaError(KafkaErrorCode::kInvalidRecord,
-                            absl::StrCat("record ", i, " of a batch has no key, but ",
-                                         topic_partition_.topic, " is compacted (cleanup.policy=",
-                                         config_.cleanup_policy, "): every record needs a key"));
-        }
+        if (!(*records)[i].key) keyless.push_back(static_cast<int32_t>(i));
+      }
+      if (!keyless.empty()) {
+        return WithRecordErrors(
+            KafkaError(KafkaErrorCode::kInvalidRecord,
+                       absl::StrCat("record ", keyless.front(), " of a batch has no key, but ",
+                                    topic_partition_.topic, " is compacted (cleanup.policy=",
+                                    config_.cleanup_policy, "): every record needs a key")),
+            keyless);
       }
     }
-    parsed.emplace_back(it.position() - batch.size(), header);
+    if (config_.timestamp_type == TimestampType::kCreateTime &&
+        header.max_timestamp < header.base_timestamp) {
+      // Some producers (sarama before 1.26) leave maxTimestamp at -1. Kafka's LogValidator
+      // sets it to the records' largest timestamp (and the CRC): so does this broker, or the
+      // time index and ListOffsets by time would not see the batch.
+      auto records = record::DecodeRecords(batch);
+      if (!records.ok()) return KafkaError(KafkaErrorCode::kCorruptMessage, records.status().message());
+      int64_t max_timestamp = header.base_timestamp;
+      for (const record::Record& r : *records) max_timestamp = std::max(max_timestamp, r.timestamp);
+      header.max_timestamp = max_timestamp;
+      parsed.push_back({it.position() - batch.size(), header, true});
+      continue;
+    }
+    parsed.push_back({it.position() - batch.size(), header, false});
   }
   if (!it.status().ok()) return KafkaError(KafkaErrorCode::kCorruptMessage, it.status().message());
   if (it.position() != batches.size()) {
@@ -237,7 +259,7 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(absl::Span<char> batc
   }
   std::vector<BatchSummary> summaries;
   summaries.reserve(parsed.size());
-  for (auto& [position, h] : parsed) {
+  for (const auto& [position, h, fix_max_timestamp] : parsed) {
     char* bytes = batches.data() + position;
     record::SetBaseOffset(bytes, next);
     record::SetPartitionLeaderEpoch(bytes, epoch.value());
@@ -245,6 +267,8 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(absl::Span<char> batc
     if (info.log_append_time_ms >= 0) {
       record::SetLogAppendTime(bytes, h.size_bytes(), info.log_append_time_ms);
       max_timestamp = info.log_append_time_ms;
+    } else if (fix_max_timestamp) {
+      record::SetMaxTimestamp(bytes, h.size_bytes(), max_timestamp);
     }
     summaries.push_back({next, next + h.last_offset_delta, max_timestamp, h.size_bytes()});
     info.num_records += h.records_count;
@@ -390,6 +414,18 @@ absl::StatusOr<std::optional<TimestampOffset>> PartitionLog::FetchOffsetByTimest
     if (found) return *found;
   }
   return std::nullopt;
+}
+
+std::optional<TimestampOffset> PartitionLog::MaxTimestampOffset() const {
+  absl::MutexLock lock(&mu_);
+  std::optional<TimestampOffset> best;
+  for (const auto& [base, segment] : segments_) {
+    if (segment->offset_of_max_timestamp() < 0) continue;
+    if (!best || segment->max_timestamp() > best->timestamp) {
+      best = TimestampOffset{segment->max_timestamp(), segment->offset_of_max_timestamp()};
+    }
+  }
+  return best;
 }
 
 Offset PartitionLog::UpdateHighWatermark(Offset hw) {

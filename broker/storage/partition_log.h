@@ -121,6 +121,9 @@ class PartitionLog {
   // The first record whose timestamp is >= `timestamp` (its timestamp and offset); nullopt if
   // none.
   absl::StatusOr<std::optional<TimestampOffset>> FetchOffsetByTimestamp(int64_t timestamp) const;
+  // The largest timestamp in the log and the last offset of its batch (ListOffsets -3, KIP-734);
+  // nullopt if the log holds no batch.
+  std::optional<TimestampOffset> MaxTimestampOffset() const;
 
   // Moves the high watermark, clamped to [log_start_offset, log_end_offset]. Returns the new one.
   Offset UpdateHighWatermark(Offset hw);

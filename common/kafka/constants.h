@@ -12,5 +12,6 @@ inline constexpr int8_t kReadCommitted = 1;
 // ListOffsetsRequestPartition.timestamp.
 inline constexpr int64_t kLatestTimestamp = -1;    // the high watermark / log end
 inline constexpr int64_t kEarliestTimestamp = -2;  // the log start offset
+inline constexpr int64_t kMaxTimestamp = -3;       // the record with the largest timestamp (v7+)
 
 }  // namespace gregor::kafka

@@ -2,6 +2,7 @@
 // what is decoded, and what each client infers from it.
 #include "broker/kafka/served_apis.h"
 
+#include <utility>
 #include <vector>
 
 #include "common/kafka/api.h"
@@ -23,10 +24,10 @@ TEST(ServedApisTest, AdvertisedTableIsExactlyTheRecommendedOne) {
   // §1.6 of the wire reference, with the group APIs of consumer-groups.md §1.2 (phase B). Each
   // range is load-bearing: see §1.2/§6 of both.
   EXPECT_THAT(Advertised(),
-              ElementsAre(ApiVersionRange{ApiKey::kProduce, 0, 3},
-                          ApiVersionRange{ApiKey::kFetch, 4, 4},
-                          ApiVersionRange{ApiKey::kListOffsets, 1, 1},
-                          ApiVersionRange{ApiKey::kMetadata, 0, 4},
+              ElementsAre(ApiVersionRange{ApiKey::kProduce, 0, 9},
+                          ApiVersionRange{ApiKey::kFetch, 4, 11},
+                          ApiVersionRange{ApiKey::kListOffsets, 1, 7},
+                          ApiVersionRange{ApiKey::kMetadata, 0, 12},
                           ApiVersionRange{ApiKey::kOffsetCommit, 2, 7},
                           ApiVersionRange{ApiKey::kOffsetFetch, 1, 3},
                           ApiVersionRange{ApiKey::kFindCoordinator, 0, 2},
@@ -37,43 +38,63 @@ TEST(ServedApisTest, AdvertisedTableIsExactlyTheRecommendedOne) {
                           ApiVersionRange{ApiKey::kDescribeGroups, 0, 4},
                           ApiVersionRange{ApiKey::kListGroups, 0, 2},
                           ApiVersionRange{ApiKey::kApiVersions, 0, 3},
-                          ApiVersionRange{ApiKey::kCreateTopics, 0, 3},
-                          ApiVersionRange{ApiKey::kDeleteTopics, 0, 1},
+                          ApiVersionRange{ApiKey::kCreateTopics, 0, 7},
+                          ApiVersionRange{ApiKey::kDeleteTopics, 0, 6},
+                          ApiVersionRange{ApiKey::kDescribeConfigs, 0, 4},
+                          ApiVersionRange{ApiKey::kAlterConfigs, 0, 2},
+                          ApiVersionRange{ApiKey::kCreatePartitions, 0, 3},
                           ApiVersionRange{ApiKey::kDeleteGroups, 0, 1},
-                          ApiVersionRange{ApiKey::kOffsetDelete, 0, 0}));
+                          ApiVersionRange{ApiKey::kIncrementalAlterConfigs, 0, 1},
+                          ApiVersionRange{ApiKey::kOffsetDelete, 0, 0},
+                          ApiVersionRange{ApiKey::kDescribeCluster, 0, 1}));
 }
 
-TEST(ServedApisTest, NoAdvertisedVersionIsFlexibleExceptApiVersions3) {
+TEST(ServedApisTest, TheFlexibleVersionsAdvertisedAreTheImplementedOnes) {
   // Pitfall 11: never advertise a flexible version we do not implement.
+  std::vector<std::pair<ApiKey, int16_t>> flexible;
   for (const ApiVersionRange& range : Advertised()) {
     for (int16_t v = range.min_version; v <= range.max_version; ++v) {
-      bool expected = range.api_key == ApiKey::kApiVersions && v == 3;
-      EXPECT_EQ(IsFlexible(range.api_key, v), expected) << ApiKeyName(range.api_key) << " v" << v;
+      if (IsFlexible(range.api_key, v)) flexible.emplace_back(range.api_key, v);
     }
   }
+  using F = std::pair<ApiKey, int16_t>;
+  EXPECT_THAT(flexible,
+              ElementsAre(F{ApiKey::kProduce, 9}, F{ApiKey::kListOffsets, 6},
+                          F{ApiKey::kListOffsets, 7}, F{ApiKey::kMetadata, 9},
+                          F{ApiKey::kMetadata, 10}, F{ApiKey::kMetadata, 11},
+                          F{ApiKey::kMetadata, 12}, F{ApiKey::kApiVersions, 3},
+                          F{ApiKey::kCreateTopics, 5}, F{ApiKey::kCreateTopics, 6},
+                          F{ApiKey::kCreateTopics, 7}, F{ApiKey::kDeleteTopics, 4},
+                          F{ApiKey::kDeleteTopics, 5}, F{ApiKey::kDeleteTopics, 6},
+                          F{ApiKey::kDescribeConfigs, 4}, F{ApiKey::kAlterConfigs, 2},
+                          F{ApiKey::kCreatePartitions, 2}, F{ApiKey::kCreatePartitions, 3},
+                          F{ApiKey::kIncrementalAlterConfigs, 1},
+                          F{ApiKey::kDescribeCluster, 0}, F{ApiKey::kDescribeCluster, 1}));
 }
 
 TEST(ServedApisTest, ServedVersions) {
   // Produce 0-2 are advertised (librdkafka compression) but rejected.
   for (int16_t v = 0; v <= 2; ++v) EXPECT_FALSE(IsServed(ApiKey::kProduce, v));
-  EXPECT_TRUE(IsServed(ApiKey::kProduce, 3));
-  EXPECT_FALSE(IsServed(ApiKey::kProduce, 4));
-  EXPECT_TRUE(IsServed(ApiKey::kFetch, 4));
-  EXPECT_FALSE(IsServed(ApiKey::kFetch, 3));
-  EXPECT_FALSE(IsServed(ApiKey::kFetch, 5));
-  EXPECT_TRUE(IsServed(ApiKey::kListOffsets, 1));
+  for (int16_t v = 3; v <= 9; ++v) EXPECT_TRUE(IsServed(ApiKey::kProduce, v));
+  EXPECT_FALSE(IsServed(ApiKey::kProduce, 10));
+  for (int16_t v = 4; v <= 11; ++v) EXPECT_TRUE(IsServed(ApiKey::kFetch, v));
+  EXPECT_FALSE(IsServed(ApiKey::kFetch, 3));   // may carry message formats 0/1
+  EXPECT_FALSE(IsServed(ApiKey::kFetch, 12));
+  for (int16_t v = 1; v <= 7; ++v) EXPECT_TRUE(IsServed(ApiKey::kListOffsets, v));
   EXPECT_FALSE(IsServed(ApiKey::kListOffsets, 0));
-  for (int16_t v = 0; v <= 4; ++v) EXPECT_TRUE(IsServed(ApiKey::kMetadata, v));
-  EXPECT_FALSE(IsServed(ApiKey::kMetadata, 5));
+  EXPECT_FALSE(IsServed(ApiKey::kListOffsets, 8));
+  for (int16_t v = 0; v <= 12; ++v) EXPECT_TRUE(IsServed(ApiKey::kMetadata, v));
+  EXPECT_FALSE(IsServed(ApiKey::kMetadata, 13));
   for (int16_t v = 0; v <= 3; ++v) {
     EXPECT_TRUE(IsServed(ApiKey::kApiVersions, v));
     EXPECT_TRUE(IsServed(ApiKey::kCreateTopics, v));
   }
   EXPECT_FALSE(IsServed(ApiKey::kApiVersions, 4));
   EXPECT_FALSE(IsServed(ApiKey::kApiVersions, -1));
-  EXPECT_FALSE(IsServed(ApiKey::kCreateTopics, 4));
-  EXPECT_TRUE(IsServed(ApiKey::kDeleteTopics, 1));
-  EXPECT_FALSE(IsServed(ApiKey::kDeleteTopics, 2));
+  EXPECT_TRUE(IsServed(ApiKey::kCreateTopics, 7));
+  EXPECT_FALSE(IsServed(ApiKey::kCreateTopics, 8));
+  EXPECT_TRUE(IsServed(ApiKey::kDeleteTopics, 6));
+  EXPECT_FALSE(IsServed(ApiKey::kDeleteTopics, 7));
   EXPECT_TRUE(IsServed(ApiKey::kJoinGroup, 0));   // v0: no rebalance timeout
   EXPECT_TRUE(IsServed(ApiKey::kJoinGroup, 5));   // static membership
   EXPECT_FALSE(IsServed(ApiKey::kJoinGroup, 6));  // flexible

@@ -1,5 +1,5 @@
 """kafka-python 2.0.2 against a Gregor cluster: KafkaProducer (acks=1 default, 'all', 0; gzip,
-snappy, lz4; zstd refused by the client for the (0,11) protocol level it infers), KafkaConsumer
+snappy, lz4, zstd — it infers broker 2.4 from the advertised versions and sends Produce v7), KafkaConsumer
 with assign() + seek() / seek_to_beginning() and no group, KafkaAdminClient topics, keys,
 headers and NULL values."""
 
@@ -13,6 +13,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import (InvalidReplicationFactorError, TopicAlreadyExistsError,
                           UnknownTopicOrPartitionError)
+from kafka.protocol.fetch import FetchRequest
 from kafka.protocol.metadata import MetadataRequest
 from kafka.protocol.offset import OffsetRequest as ListOffsetsRequest
 from kafka.protocol.offset import OffsetResponse as ListOffsetsResponse
@@ -153,7 +154,7 @@ def test_keys_headers_null_values_timestamps(cluster):
     assert [(k, v) for _o, k, v, _h in stored] == [(m["key"], m["value"]) for m in messages]
 
 
-@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4"])
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
 def test_compression(cluster, codec):
     topic = unique_topic("kp-z-" + codec)
     create_topic(cluster, topic)
@@ -195,13 +196,6 @@ def test_compression(cluster, codec):
     assert out.decode().split() == ["k%d" % i for i in range(n)]
 
 
-def test_zstd_needs_a_newer_protocol_level(cluster):
-    # kafka-python only sends zstd with Produce v7 (broker >= 2.1); it infers (0, 11) from the
-    # advertised table, so it refuses the codec up front.
-    with pytest.raises(AssertionError, match="Zstd"):
-        producer(cluster, compression_type="zstd")
-
-
 def test_one_request_for_many_topics_and_partitions(cluster):
     # With linger, kafka-python puts every ready batch for a broker into one Produce request:
     # here 2 topics x 2 partitions per broker.
@@ -234,10 +228,10 @@ def raw_batch(values, codec=0):
     return builder.buffer()
 
 
-def raw_produce(port, topic, data, acks=-1):
-    req = ProduceRequest[3](transactional_id=None, required_acks=acks, timeout=10000,
-                            topics=[(topic, [(0, data)])])
-    ((_t, ((_p, err, offset, _ts),)),) = kafka_request(port, req).topics
+def raw_produce(port, topic, data, acks=-1, version=3):
+    req = ProduceRequest[version](transactional_id=None, required_acks=acks, timeout=10000,
+                                  topics=[(topic, [(0, data)])])
+    ((_t, ((_p, err, offset, *_rest),)),) = kafka_request(port, req).topics
     return err, offset
 
 
@@ -342,13 +336,42 @@ def test_garbage_on_the_replication_listener_closes_that_connection_only(cluster
     assert (err, offset) == (0, 0)
 
 
-# As Kafka (KIP-110): zstd batches need Produce v7+, so v3 answers UNSUPPORTED_COMPRESSION_TYPE.
-def test_zstd_in_produce_v3_is_refused(cluster):
-    topic = unique_topic("kp-zstd-raw")
-    leaders = create_topic(cluster, topic)
+# As Kafka (KIP-110): zstd batches need Produce v7+, so v3 answers UNSUPPORTED_COMPRESSION_TYPE;
+# a topic whose compression.type is zstd cannot be read before Fetch v10.
+def test_zstd_needs_produce_v7_and_a_zstd_topic_fetch_v10(cluster):
     data = raw_batch([b"zstd %d" % i + b"x" * 100 for i in range(10)], codec=CODECS["zstd"])
-    err, _ = raw_produce(cluster.broker(leaders[0]).kafka_port, topic, data)
-    assert err == UNSUPPORTED_COMPRESSION_TYPE
+    topic = unique_topic("kp-zstd-raw")
+    leaders = cluster.create_topic(topic, configs={"compression.type": "zstd"})
+    port = cluster.broker(leaders[0]).kafka_port
+    assert raw_produce(port, topic, data) == (UNSUPPORTED_COMPRESSION_TYPE, -1)
+    assert raw_produce(port, topic, data, version=7) == (0, 0)
+    assert raw_produce(port, topic, data, version=5) == (UNSUPPORTED_COMPRESSION_TYPE, -1)
+    assert raw_produce(port, topic, data, version=7) == (0, 10)
+    wait_for_high_watermark(cluster, topic, 20)
+    old = kafka_request(port, FetchRequest[4](-1, 100, 1, 1 << 20, 0, [(topic, [(0, 0, 1 << 20)])]))
+    ((_t, ((_p, err, hw, _lso, _aborted, records),)),) = old.topics
+    assert (err, records) == (UNSUPPORTED_COMPRESSION_TYPE, b"")
+    new = kafka_request(port, FetchRequest[10](-1, 100, 1, 1 << 20, 0, 0, -1,
+                                               [(topic, [(0, -1, 0, -1, 1 << 20)])], []))
+    ((_t, ((_p, err, hw, _lso, log_start, _aborted, records),)),) = new.topics
+    assert (err, hw, log_start) == (0, 20, 0)
+    assert len(records) > 0
+    # A topic that keeps what producers send is readable by every version.
+    plain = unique_topic("kp-zstd-plain")
+    leaders = cluster.create_topic(plain)
+    port = cluster.broker(leaders[0]).kafka_port
+    assert raw_produce(port, plain, data, version=7) == (0, 0)
+    wait_for_high_watermark(cluster, plain, 10)
+    old = kafka_request(port, FetchRequest[4](-1, 100, 1, 1 << 20, 0, [(plain, [(0, 0, 1 << 20)])]))
+    ((_t, ((_p, err, hw, _lso, _aborted, records),)),) = old.topics
+    assert (err, hw) == (0, 10) and len(records) > 0
+
+
+def wait_for_high_watermark(cluster, topic, hw, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while cluster.list_offset(topic, 0) != hw:
+        assert time.monotonic() < deadline, "%s-0 never reached HW %d" % (topic, hw)
+        time.sleep(0.05)
 
 
 # ---- consumer ------------------------------------------------------------------------------

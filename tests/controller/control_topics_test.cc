@@ -1,6 +1,7 @@
 // The controller's decisions about topics: names, CreateTopics, placement, DeleteTopics,
 // CreatePartitions, AlterConfigs.
 #include "controller/control.h"
+#include "common/metadata/topic_configs.h"
 
 #include <map>
 #include <optional>
@@ -257,25 +258,25 @@ TEST(ControlTopicConfigTest, ValidValues) {
       {"index.interval.bytes", "4096"},
   };
   for (const auto& [key, value] : good) {
-    EXPECT_TRUE(ValidateTopicConfig(key, value).ok()) << key << "=" << value;
+    EXPECT_TRUE(metadata::ValidateTopicConfig(key, value).ok()) << key << "=" << value;
   }
 }
 
 TEST(ControlTopicConfigTest, InvalidValues) {
-  EXPECT_FALSE(ValidateTopicConfig("segment.ms", "0").ok());
-  EXPECT_FALSE(ValidateTopicConfig("flush.ms", "-1").ok());
-  EXPECT_FALSE(ValidateTopicConfig("retention.bytes", "lots").ok());
-  EXPECT_FALSE(ValidateTopicConfig("retention.ms", "99999999999999999999999").ok());
-  EXPECT_FALSE(ValidateTopicConfig("compression.type", "GZIP").ok());
-  EXPECT_FALSE(ValidateTopicConfig("Retention.ms", "1").ok());
-  absl::Status unknown = ValidateTopicConfig("log.retention.ms", "1");  // a broker key
+  EXPECT_FALSE(metadata::ValidateTopicConfig("segment.ms", "0").ok());
+  EXPECT_FALSE(metadata::ValidateTopicConfig("flush.ms", "-1").ok());
+  EXPECT_FALSE(metadata::ValidateTopicConfig("retention.bytes", "lots").ok());
+  EXPECT_FALSE(metadata::ValidateTopicConfig("retention.ms", "99999999999999999999999").ok());
+  EXPECT_FALSE(metadata::ValidateTopicConfig("compression.type", "GZIP").ok());
+  EXPECT_FALSE(metadata::ValidateTopicConfig("Retention.ms", "1").ok());
+  absl::Status unknown = metadata::ValidateTopicConfig("log.retention.ms", "1");  // a broker key
   EXPECT_FALSE(unknown.ok());
   EXPECT_THAT(std::string(unknown.message()), HasSubstr("unknown"));
 }
 
 // "nan" parses as a double but is not a ratio between 0 and 1.
 TEST(ControlTopicConfigTest, NanDirtyRatioIsInvalid) {
-  EXPECT_FALSE(ValidateTopicConfig("min.cleanable.dirty.ratio", "nan").ok());
+  EXPECT_FALSE(metadata::ValidateTopicConfig("min.cleanable.dirty.ratio", "nan").ok());
 }
 
 TEST(ControlCreateTopicsTest, ManualAssignment) {
@@ -581,6 +582,39 @@ TEST(ControlCreatePartitionsTest, Errors) {
   auto result = CreatePartitions(c.image, Grow("t", 4));
   EXPECT_EQ(result.reply.error().code(), Code(KafkaErrorCode::kInvalidReplicationFactor));
   EXPECT_THAT(result.records, IsEmpty());
+}
+
+TEST(ControlCreatePartitionsTest, ExplicitAssignments) {
+  Cluster c;
+  c.AddBrokers({1, 2, 3});
+  c.CreateTopic("t", 1, 2);
+  c.Fence(3);
+  // Grows "t" (1 partition) to 3 with `lists` as the new partitions' replicas.
+  auto with = [](std::vector<std::vector<int32_t>> lists) {
+    CreatePartitionsRequest r = Grow("t", 3);
+    for (const auto& replicas : lists) {
+      auto* a = r.add_assignments();
+      for (int32_t b : replicas) a->add_replicas(b);
+    }
+    return r;
+  };
+  // A fenced replica is assigned but not in the ISR; the leader is a live one.
+  auto result = CreatePartitions(c.image, with({{3, 1}, {2, 1}}));
+  ASSERT_EQ(result.reply.error().code(), kNone) << result.reply.error().message();
+  auto parts = PartitionRecords(result.records);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_THAT(parts[0].replicas(), ElementsAre(3, 1));
+  EXPECT_THAT(parts[0].isr(), ElementsAre(1));
+  EXPECT_EQ(parts[0].leader(), 1);
+  EXPECT_THAT(parts[1].replicas(), ElementsAre(2, 1));
+  EXPECT_EQ(parts[1].leader(), 2);
+  // Wrong count, wrong replication factor, a repeated or unknown broker, nobody live.
+  for (const auto& bad : std::vector<std::vector<std::vector<int32_t>>>{
+           {{1, 2}}, {{1, 2}, {1}}, {{1, 1}, {1, 2}}, {{1, 9}, {1, 2}}, {{3, 3}, {1, 2}}}) {
+    result = CreatePartitions(c.image, with(bad));
+    EXPECT_EQ(result.reply.error().code(), Code(KafkaErrorCode::kInvalidReplicaAssignment));
+    EXPECT_THAT(result.records, IsEmpty());
+  }
 }
 
 TEST(ControlCreatePartitionsTest, ValidateOnly) {

@@ -88,6 +88,16 @@ absl::Status DecodeRequest(ApiKey key, int16_t version, std::string_view body) {
       return DecodeAndReencode(DecodeListGroupsRequest, EncodeListGroupsRequest, body, version);
     case ApiKey::kDeleteGroups:
       return DecodeAndReencode(DecodeDeleteGroupsRequest, EncodeDeleteGroupsRequest, body, version);
+    case ApiKey::kDescribeConfigs:
+      return DecodeAndReencode(DecodeDescribeConfigsRequest, EncodeDescribeConfigsRequest, body, version);
+    case ApiKey::kAlterConfigs:
+      return DecodeAndReencode(DecodeAlterConfigsRequest, EncodeAlterConfigsRequest, body, version);
+    case ApiKey::kIncrementalAlterConfigs:
+      return DecodeAndReencode(DecodeIncrementalAlterConfigsRequest, EncodeIncrementalAlterConfigsRequest, body, version);
+    case ApiKey::kCreatePartitions:
+      return DecodeAndReencode(DecodeCreatePartitionsRequest, EncodeCreatePartitionsRequest, body, version);
+    case ApiKey::kDescribeCluster:
+      return DecodeAndReencode(DecodeDescribeClusterRequest, EncodeDescribeClusterRequest, body, version);
     case ApiKey::kOffsetDelete:
       return DecodeAndReencode(DecodeOffsetDeleteRequest, EncodeOffsetDeleteRequest, body, version);
     default:
@@ -139,6 +149,16 @@ absl::Status DecodeResponse(ApiKey key, int16_t version, std::string_view body) 
     case ApiKey::kDeleteGroups:
       return DecodeAndReencode(DecodeDeleteGroupsResponse, EncodeDeleteGroupsResponse, body,
                                version);
+    case ApiKey::kDescribeConfigs:
+      return DecodeAndReencode(DecodeDescribeConfigsResponse, EncodeDescribeConfigsResponse, body, version);
+    case ApiKey::kAlterConfigs:
+      return DecodeAndReencode(DecodeAlterConfigsResponse, EncodeAlterConfigsResponse, body, version);
+    case ApiKey::kIncrementalAlterConfigs:
+      return DecodeAndReencode(DecodeIncrementalAlterConfigsResponse, EncodeIncrementalAlterConfigsResponse, body, version);
+    case ApiKey::kCreatePartitions:
+      return DecodeAndReencode(DecodeCreatePartitionsResponse, EncodeCreatePartitionsResponse, body, version);
+    case ApiKey::kDescribeCluster:
+      return DecodeAndReencode(DecodeDescribeClusterResponse, EncodeDescribeClusterResponse, body, version);
     case ApiKey::kOffsetDelete:
       return DecodeAndReencode(DecodeOffsetDeleteResponse, EncodeOffsetDeleteResponse, body,
                                version);
@@ -324,13 +344,49 @@ std::vector<Sample> RequestSamples() {
   create.topics = {{"t", 3, 1, {}, {{"cleanup.policy", "compact"}, {"x", std::nullopt}}},
                    {"m", -1, -1, {{0, {1, 2}}}, {}}};
   create.timeout_ms = 1000;
-  for (int16_t v = 0; v <= 3; ++v) {
+  for (int16_t v = 0; v <= 7; ++v) {
     create.validate_only = v >= 1;
     samples.push_back(RequestSample(ApiKey::kCreateTopics, v, EncodeCreateTopicsRequest, create));
   }
+  for (int16_t v = 0; v <= 6; ++v) {
+    DeleteTopicsRequest del;
+    del.timeout_ms = 5000;
+    if (v < 6) {
+      del.topic_names = {"a", "bc"};
+    } else {
+      del.topics.push_back({"a", {}});
+      del.topics.push_back({std::nullopt, Uuid{{1, 2, 3}}});
+    }
+    samples.push_back(RequestSample(ApiKey::kDeleteTopics, v, EncodeDeleteTopicsRequest, del));
+  }
+  for (int16_t v = 0; v <= 4; ++v) {
+    DescribeConfigsRequest describe;
+    describe.resources.push_back({2, "t", std::nullopt});
+    describe.resources.push_back({4, "1", std::vector<std::string>{"log.retention.ms"}});
+    describe.include_synonyms = v >= 1;
+    samples.push_back(RequestSample(ApiKey::kDescribeConfigs, v, EncodeDescribeConfigsRequest, describe));
+  }
+  for (int16_t v = 0; v <= 2; ++v) {
+    AlterConfigsRequest alter;
+    alter.resources.push_back({2, "t", {{"retention.ms", "1000"}, {"x", std::nullopt}}});
+    samples.push_back(RequestSample(ApiKey::kAlterConfigs, v, EncodeAlterConfigsRequest, alter));
+  }
   for (int16_t v = 0; v <= 1; ++v) {
-    samples.push_back(RequestSample(ApiKey::kDeleteTopics, v, EncodeDeleteTopicsRequest,
-                                    DeleteTopicsRequest{{"a", "bc"}, 5000}));
+    IncrementalAlterConfigsRequest alter;
+    alter.resources.push_back({2, "t", {{"cleanup.policy", 2, "compact"}, {"x", 1, std::nullopt}}});
+    samples.push_back(RequestSample(ApiKey::kIncrementalAlterConfigs, v,
+                                    EncodeIncrementalAlterConfigsRequest, alter));
+  }
+  for (int16_t v = 0; v <= 3; ++v) {
+    CreatePartitionsRequest more;
+    more.topics.push_back({"t", 4, std::vector<CreatePartitionsAssignment>{{{1, 2}}}});
+    more.topics.push_back({"u", 9, std::nullopt});
+    more.timeout_ms = 1000;
+    samples.push_back(RequestSample(ApiKey::kCreatePartitions, v, EncodeCreatePartitionsRequest, more));
+  }
+  for (int16_t v = 0; v <= 1; ++v) {
+    samples.push_back(RequestSample(ApiKey::kDescribeCluster, v, EncodeDescribeClusterRequest,
+                                    DescribeClusterRequest{true, 1}));
   }
   GroupRequestSamples(samples);
   return samples;
@@ -376,14 +432,40 @@ std::vector<Sample> ResponseSamples() {
   list.topics = {{"t", {{0, KafkaErrorCode::kNone, -1, 10}}}};
   samples.push_back(ResponseSample(ApiKey::kListOffsets, 1, EncodeListOffsetsResponse, list));
   CreateTopicsResponse create;
-  create.topics = {{"t", KafkaErrorCode::kNone, std::nullopt}, {"u", KafkaErrorCode::kTopicAlreadyExists, "x"}};
-  for (int16_t v = 0; v <= 3; ++v) {
+  create.topics.resize(2);
+  create.topics[0].name = "t";
+  create.topics[0].num_partitions = 3;
+  create.topics[0].configs = std::vector<CreatableTopicConfigs>{{"retention.ms", "1", false, 1, false}};
+  create.topics[1].name = "u";
+  create.topics[1].error_code = KafkaErrorCode::kTopicAlreadyExists;
+  create.topics[1].error_message = "x";
+  create.topics[1].topic_config_error_code = KafkaErrorCode::kInvalidConfig;
+  for (int16_t v = 0; v <= 7; ++v) {
     samples.push_back(ResponseSample(ApiKey::kCreateTopics, v, EncodeCreateTopicsResponse, create));
   }
   DeleteTopicsResponse del;
-  del.responses = {{"a", KafkaErrorCode::kNone}};
-  for (int16_t v = 0; v <= 1; ++v) {
+  del.responses.resize(1);
+  del.responses[0].name = "a";
+  for (int16_t v = 0; v <= 6; ++v) {
     samples.push_back(ResponseSample(ApiKey::kDeleteTopics, v, EncodeDeleteTopicsResponse, del));
+  }
+  DescribeConfigsResponse configs;
+  configs.results.push_back({KafkaErrorCode::kNone, std::nullopt, 2, "t",
+                             {{"retention.ms", "1000", false, false, 1, false,
+                               {{"retention.ms", "1000", 1}}, 5, "doc"}}});
+  for (int16_t v = 0; v <= 4; ++v) {
+    samples.push_back(ResponseSample(ApiKey::kDescribeConfigs, v, EncodeDescribeConfigsResponse, configs));
+  }
+  AlterConfigsResponse altered;
+  altered.responses.push_back({KafkaErrorCode::kInvalidConfig, "no", 2, "t"});
+  for (int16_t v = 0; v <= 2; ++v) {
+    samples.push_back(ResponseSample(ApiKey::kAlterConfigs, v, EncodeAlterConfigsResponse, altered));
+  }
+  DescribeClusterResponse cluster;
+  cluster.cluster_id = "c";
+  cluster.brokers.push_back({1, "h", 9092, "r1"});
+  for (int16_t v = 0; v <= 1; ++v) {
+    samples.push_back(ResponseSample(ApiKey::kDescribeCluster, v, EncodeDescribeClusterResponse, cluster));
   }
   GroupResponseSamples(samples);
   return samples;

@@ -230,9 +230,10 @@ def parse_response(name, request, frame, correlation_id):
     return responses[0][1]
 
 
-ADVERTISED = [(0, 0, 3), (1, 4, 4), (2, 1, 1), (3, 0, 4), (8, 2, 7), (9, 1, 3), (10, 0, 2),
+ADVERTISED = [(0, 0, 9), (1, 4, 11), (2, 1, 7), (3, 0, 12), (8, 2, 7), (9, 1, 3), (10, 0, 2),
               (11, 0, 5), (12, 0, 3), (13, 0, 3), (14, 0, 3), (15, 0, 4), (16, 0, 2), (18, 0, 3),
-              (19, 0, 3), (20, 0, 1), (42, 0, 1), (47, 0, 0)]
+              (19, 0, 7), (20, 0, 6), (32, 0, 4), (33, 0, 2), (37, 0, 3), (42, 0, 1), (44, 0, 1),
+              (47, 0, 0), (60, 0, 1)]
 
 
 def check_api_versions(tool):
@@ -247,11 +248,12 @@ def check_api_versions(tool):
             check_eq([tuple(x) for x in r.api_versions], table, name + " table")
             if v >= 1:
                 check_eq(r.throttle_time_ms, 0, name + " throttle")
-            # kafka-python guesses the broker version from this table; (0, 11) means it will use
-            # magic-2 record batches and the versions of §1.4 (pitfall 2).
+            # kafka-python guesses the broker version from this table (Produce v8 advertised:
+            # 2.4). It then sends magic-2 batches, Produce v7, Fetch v4, ListOffsets v1 and
+            # Metadata v1 (§1.4), all served; below (0, 11) it would send legacy message sets.
             api_versions = {k: (lo, hi) for k, lo, hi in r.api_versions}
             inferred = BrokerConnection._infer_broker_version_from_api_versions(None, api_versions)
-            check_eq(inferred, (0, 11, 0), name + " kafka-python broker version inference")
+            check_eq(inferred, (2, 4, 0), name + " kafka-python broker version inference")
 
     # v3: flexible body, but response header v0 (pitfall 4). kafka-python has no v3 class, so
     # decode by hand: int32 size | int32 correlation id | i16 error | compact array of

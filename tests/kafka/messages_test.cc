@@ -636,8 +636,11 @@ TEST(KafkaProtocolCreateTopicsTest, RequestGoldens) {
 TEST(KafkaProtocolCreateTopicsTest, ResponseGoldens) {
   CreateTopicsResponse response;
   response.throttle_time_ms = 9;
-  response.topics = {{"t", KafkaErrorCode::kNone, std::nullopt},
-                     {"u", KafkaErrorCode::kTopicAlreadyExists, "taken"}};
+  response.topics.resize(2);
+  response.topics[0].name = "t";
+  response.topics[1].name = "u";
+  response.topics[1].error_code = KafkaErrorCode::kTopicAlreadyExists;
+  response.topics[1].error_message = "taken";
   CreateTopicsResponse v0 = response;
   v0.throttle_time_ms = 0;
   for (auto& t : v0.topics) t.error_message = std::nullopt;
@@ -653,23 +656,46 @@ TEST(KafkaProtocolCreateTopicsTest, ResponseGoldens) {
   }
 }
 
+// v5+ (flexible) answers what the topic got (KIP-525), v7 its id; kafka-python has neither.
+TEST(KafkaProtocolCreateTopicsTest, FlexibleResponseGolden) {
+  CreateTopicsResponse response;
+  response.throttle_time_ms = 9;
+  CreatableTopicResult& t = response.topics.emplace_back();
+  t.name = "t";
+  t.topic_id.bytes[15] = 7;
+  t.num_partitions = 3;
+  t.replication_factor = 1;
+  t.configs = std::vector<CreatableTopicConfigs>{{"a", "b", false, 1, false}};
+  ExpectGolden(EncodeCreateTopicsResponse, DecodeCreateTopicsResponse, response, 7,
+               "00 00 00 09 02 02 't' 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 07 00 00 00 "
+               "00 00 00 03 00 01 02 02 'a' 02 'b' 00 01 00 00 00 00");
+  t.topic_config_error_code = KafkaErrorCode::kInvalidConfig;  // tag 0
+  t.configs = std::nullopt;
+  t.topic_id = {};  // v7+
+  ExpectGolden(EncodeCreateTopicsResponse, DecodeCreateTopicsResponse, response, 5,
+               "00 00 00 09 02 02 't' 00 00 00 00 00 00 03 00 01 00 01 00 02 00 28 00");
+}
+
 // ---------------------------------------------------------------------------------------------
 // DeleteTopics
 
 TEST(KafkaProtocolDeleteTopicsTest, Goldens) {
-  DeleteTopicsRequest request{{"a", "b"}, 30000};
+  DeleteTopicsRequest request;
+  request.topic_names = {"a", "b"};
+  request.timeout_ms = 30000;
   for (int16_t v = 0; v <= 1; ++v) {
     ExpectGolden(EncodeDeleteTopicsRequest, DecodeDeleteTopicsRequest, request, v,
                  "00 00 00 02 00 01 'a' 00 01 'b' 00 00 75 30");
   }
   DeleteTopicsResponse response;
-  response.responses = {{"a", KafkaErrorCode::kNone}, {"b", KafkaErrorCode::kNotController}};
+  response.responses = {{"a", {}, KafkaErrorCode::kNone, std::nullopt},
+                        {"b", {}, KafkaErrorCode::kNotController, std::nullopt}};
   ExpectGolden(EncodeDeleteTopicsResponse, DecodeDeleteTopicsResponse, response, 0,
                "00 00 00 02 00 01 'a' 00 00 00 01 'b' 00 29");
   response.throttle_time_ms = 1;
   ExpectGolden(EncodeDeleteTopicsResponse, DecodeDeleteTopicsResponse, response, 1,
                "00 00 00 01 00 00 00 02 00 01 'a' 00 00 00 01 'b' 00 29");
-  EXPECT_FALSE(DecodeDeleteTopicsRequest(Hex("00 00 00 00 00 00 00 00"), 2).ok());
+  EXPECT_FALSE(DecodeDeleteTopicsRequest(Hex("00 00 00 00 00 00 00 00"), 7).ok());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "broker/storage/partition_log.h"
 
 #include <filesystem>
+#include <vector>
 
 #include "common/errors.h"
 #include "gtest/gtest.h"
@@ -104,6 +105,7 @@ TEST_F(PartitionLogTest, ACompactedLogRefusesRecordsWithoutAKey) {
   EXPECT_EQ(ToKafkaErrorCode(refused.status()), KafkaErrorCode::kInvalidRecord);
   EXPECT_NE(std::string(refused.status().message()).find("record 1 of a batch has no key"), std::string::npos)
       << refused.status();
+  EXPECT_EQ(RecordErrorIndexes(refused.status()), std::vector<int32_t>{1});  // Produce v8
   EXPECT_EQ(log->log_end_offset(), Offset(0));
   std::string keyed = MakeBatch(3, 5, 16, Compression::kZstd);
   EXPECT_TRUE(log->AppendAsLeader(absl::MakeSpan(keyed), LeaderEpoch(0)).ok());
@@ -122,6 +124,36 @@ TEST_F(PartitionLogTest, LogAppendTimeStampsTheBatch) {
   auto header = record::ValidateBatch(batch);
   ASSERT_TRUE(header.ok()) << header.status();  // CRC recomputed
   EXPECT_TRUE(header->log_append_time());
+}
+
+// sarama before 1.26 sends maxTimestamp -1. Kafka's LogValidator sets the records' largest
+// (and the CRC); the time index then finds the batches. Such batches once crashed the broker
+// at its first time-index entry.
+TEST_F(PartitionLogTest, AMissingMaxTimestampIsSetFromTheRecords) {
+  config_.index_interval_bytes = 64;
+  auto log = OpenLog(log_dir(), config_, &clock_);
+  for (int i = 0; i < 20; ++i) {
+    for (Compression codec : {Compression::kNone, Compression::kGzip}) {
+      std::string batch = *record::BatchBuilder(codec)
+                               .Add(std::string("k"), std::string(50, 'a'), 1000 + 10 * i)
+                               .Add(std::string("k"), std::string(50, 'b'), 1000 + 10 * i + 5)
+                               .Build();
+      record::SetMaxTimestamp(batch.data(), batch.size(), -1);  // as sarama sends it
+      ASSERT_TRUE(log->AppendAsLeader(absl::MakeSpan(batch), LeaderEpoch(0)).ok());
+      auto header = record::ValidateBatch(batch);
+      ASSERT_TRUE(header.ok()) << header.status();  // CRC recomputed
+      EXPECT_EQ(header->max_timestamp, 1000 + 10 * i + 5);
+    }
+  }
+  log->UpdateHighWatermark(log->log_end_offset());
+  auto found = log->FetchOffsetByTimestamp(1000 + 10 * 7 + 3);
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->offset, 7 * 4 + 1);  // the second record of the first batch of round 7
+  auto max = log->MaxTimestampOffset();
+  ASSERT_TRUE(max.has_value());
+  EXPECT_EQ(max->timestamp, 1000 + 10 * 19 + 5);
+  EXPECT_EQ(max->offset, 77);  // the first batch with it (the last two share it)
 }
 
 TEST_F(PartitionLogTest, ReadRespectsMaxOffsetMaxBytesAndRange) {

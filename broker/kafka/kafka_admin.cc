@@ -1,0 +1,289 @@
+// The admin APIs (KafkaApis, kafka_apis.h): DescribeConfigs, AlterConfigs,
+// IncrementalAlterConfigs, CreatePartitions and DescribeCluster. Topic changes go to the
+// controller (AlterConfigs and CreatePartitions RPCs), which validates them as at create time;
+// descriptions come from the metadata image and this broker's configuration.
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "broker/kafka/config_descriptions.h"
+#include "broker/kafka/kafka_apis.h"
+#include "common/errors.h"
+#include "common/strings.h"
+
+namespace gregor::broker {
+namespace {
+
+constexpr int8_t kTopicResource = 2;
+constexpr int8_t kBrokerResource = 4;
+constexpr int8_t kBrokerLoggerResource = 8;
+
+struct ResourceError {
+  KafkaErrorCode code = KafkaErrorCode::kNone;
+  std::string message;
+};
+
+ResourceError ErrorOf(const absl::Status& status) {
+  if (status.ok()) return {};
+  return {ToKafkaErrorCode(status), std::string(status.message())};
+}
+
+}  // namespace
+
+absl::Duration KafkaApis::ControllerTimeout(int32_t timeout_ms) const {
+  return absl::Milliseconds(std::clamp(timeout_ms, 1000, 60000));
+}
+
+// ---- DescribeConfigs ------------------------------------------------------------------------
+
+KafkaApis::Outcome KafkaApis::HandleDescribeConfigs(const kafka::RequestHeader& header) {
+  auto request = kafka::DecodeDescribeConfigsRequest(header.body, header.api_version);
+  if (!request.ok()) return CloseConnection(std::string(request.status().message()));
+  const int16_t version = header.api_version;
+  auto image = link_->image();
+  kafka::DescribeConfigsResponse response;
+  for (const auto& resource : request->resources) {
+    kafka::DescribeConfigsResult result;
+    result.resource_type = resource.resource_type;
+    result.resource_name = resource.resource_name;
+    std::vector<ConfigDescription> configs;
+    if (resource.resource_type == kTopicResource) {
+      const metadata::TopicState* topic = image->FindTopic(resource.resource_name);
+      if (topic == nullptr) {
+        result.error_code = KafkaErrorCode::kUnknownTopicOrPartition;
+        result.error_message = absl::StrCat("topic '", resource.resource_name, "' does not exist");
+      } else {
+        configs = DescribeTopicConfigs(topic->configs, config_, resource.configuration_keys);
+      }
+    } else if (resource.resource_type == kBrokerResource) {
+      // This broker, or "" (the cluster-wide dynamic defaults: Gregor has none).
+      if (resource.resource_name.empty()) {
+      } else if (resource.resource_name != absl::StrCat(config_.node_id)) {
+        result.error_code = KafkaErrorCode::kInvalidRequest;
+        result.error_message = absl::StrCat("unexpected broker id ", resource.resource_name,
+                                            ": this is broker ", config_.node_id,
+                                            " (ask each broker for its own configs)");
+      } else {
+        configs = DescribeBrokerConfigs(config_, resource.configuration_keys);
+      }
+    } else {
+      result.error_code = KafkaErrorCode::kInvalidRequest;
+      result.error_message =
+          resource.resource_type == kBrokerLoggerResource
+              ? "broker loggers cannot be described: Gregor has one log level, log.level"
+              : absl::StrCat("unknown resource type ", static_cast<int>(resource.resource_type));
+    }
+    for (ConfigDescription& d : configs) {
+      kafka::DescribeConfigsResourceResult out;
+      out.name = d.name;
+      out.value = d.value;
+      out.read_only = d.read_only;
+      out.is_default = d.source == kDefaultConfig;  // v0
+      out.config_source = d.source;                  // v1+
+      out.is_sensitive = false;
+      if (request->include_synonyms) {
+        for (const ConfigSynonym& s : d.synonyms) out.synonyms.push_back({s.name, s.value, s.source});
+      }
+      out.config_type = d.type;                                           // v3+
+      if (request->include_documentation) out.documentation = d.doc;      // v3+
+      result.configs.push_back(std::move(out));
+    }
+    response.results.push_back(std::move(result));
+  }
+  return EncodeOrClose(response, version, kafka::EncodeDescribeConfigsResponse);
+}
+
+// ---- AlterConfigs / IncrementalAlterConfigs -------------------------------------------------
+
+absl::Status KafkaApis::AlterTopicConfigs(const std::string& topic,
+                                          const std::map<std::string, std::string>& wanted,
+                                          bool validate_only) {
+  auto image = link_->image();
+  const metadata::TopicState* state = image->FindTopic(topic);
+  if (state == nullptr) {
+    return KafkaError(KafkaErrorCode::kUnknownTopicOrPartition,
+                      absl::StrCat("topic '", topic, "' does not exist"));
+  }
+  controller::AlterConfigsRequest forward;
+  forward.set_topic(topic);
+  forward.set_validate_only(validate_only);
+  for (const auto& [key, value] : wanted) {
+    auto it = state->configs.find(key);
+    if (it == state->configs.end() || it->second != value) (*forward.mutable_set())[key] = value;
+  }
+  for (const auto& [key, value] : state->configs) {
+    if (!wanted.count(key)) forward.add_remove(key);
+  }
+  if (forward.set().empty() && forward.remove().empty()) return absl::OkStatus();
+  auto reply = link_->client().Call(&controller::Controller::Stub::AlterConfigs, forward,
+                                    ControllerTimeout(30000));
+  if (!reply.ok()) return KafkaError(KafkaErrorCode::kRequestTimedOut, reply.status().message());
+  if (reply->error().code() != 0) {
+    return KafkaError(static_cast<KafkaErrorCode>(reply->error().code()), reply->error().message());
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Gregor's broker configs are all static: only an empty change succeeds.
+absl::Status AlterBrokerConfigs(const BrokerConfig& config, const std::string& name,
+                                const std::vector<std::string>& keys) {
+  if (!name.empty() && name != absl::StrCat(config.node_id)) {
+    return KafkaError(KafkaErrorCode::kInvalidRequest,
+                      absl::StrCat("unexpected broker id ", name, ": this is broker ", config.node_id));
+  }
+  if (keys.empty()) return absl::OkStatus();
+  return KafkaError(KafkaErrorCode::kInvalidConfig,
+                    absl::StrCat("Cannot update these configs dynamically: ", absl::StrJoin(keys, ", "),
+                                 " (Gregor brokers read their configs at start-up: change "
+                                 "server.properties and restart the broker)"));
+}
+
+}  // namespace
+
+KafkaApis::Outcome KafkaApis::HandleAlterConfigs(const kafka::RequestHeader& header) {
+  auto request = kafka::DecodeAlterConfigsRequest(header.body, header.api_version);
+  if (!request.ok()) return CloseConnection(std::string(request.status().message()));
+  kafka::AlterConfigsResponse response;
+  for (const auto& resource : request->resources) {
+    absl::Status status;
+    std::vector<std::string> keys;
+    std::map<std::string, std::string> wanted;
+    for (const auto& c : resource.configs) {
+      keys.push_back(c.name);
+      if (!c.value) {
+        status = KafkaError(KafkaErrorCode::kInvalidRequest,
+                            absl::StrCat("null value for config '", c.name, "'"));
+      } else {
+        wanted[c.name] = *c.value;
+      }
+    }
+    if (!status.ok()) {
+    } else if (resource.resource_type == kTopicResource) {
+      // The legacy API replaces every override: what is not named goes back to its default.
+      status = AlterTopicConfigs(resource.resource_name, wanted, request->validate_only);
+    } else if (resource.resource_type == kBrokerResource) {
+      status = AlterBrokerConfigs(config_, resource.resource_name, keys);
+    } else {
+      status = KafkaError(KafkaErrorCode::kInvalidRequest,
+                          absl::StrCat("resource type ", static_cast<int>(resource.resource_type),
+                                       " cannot be altered"));
+    }
+    ResourceError e = ErrorOf(status);
+    response.responses.push_back({e.code, e.code == KafkaErrorCode::kNone
+                                              ? std::nullopt
+                                              : std::optional<std::string>(e.message),
+                                  resource.resource_type, resource.resource_name});
+  }
+  return EncodeOrClose(response, header.api_version, kafka::EncodeAlterConfigsResponse);
+}
+
+KafkaApis::Outcome KafkaApis::HandleIncrementalAlterConfigs(const kafka::RequestHeader& header) {
+  auto request = kafka::DecodeIncrementalAlterConfigsRequest(header.body, header.api_version);
+  if (!request.ok()) return CloseConnection(std::string(request.status().message()));
+  kafka::IncrementalAlterConfigsResponse response;
+  for (const auto& resource : request->resources) {
+    absl::Status status;
+    std::vector<ConfigOp> ops;
+    std::vector<std::string> keys;
+    for (const auto& c : resource.configs) {
+      ops.push_back({c.name, c.config_operation, c.value});
+      keys.push_back(c.name);
+    }
+    if (resource.resource_type == kTopicResource) {
+      auto image = link_->image();
+      const metadata::TopicState* state = image->FindTopic(resource.resource_name);
+      if (state == nullptr) {
+        status = KafkaError(KafkaErrorCode::kUnknownTopicOrPartition,
+                            absl::StrCat("topic '", resource.resource_name, "' does not exist"));
+      } else {
+        auto wanted = ApplyConfigOps(state->configs, ops, config_);
+        status = wanted.ok() ? AlterTopicConfigs(resource.resource_name, *wanted,
+                                                 request->validate_only)
+                             : wanted.status();
+      }
+    } else if (resource.resource_type == kBrokerResource) {
+      status = AlterBrokerConfigs(config_, resource.resource_name, keys);
+    } else {
+      status = KafkaError(KafkaErrorCode::kInvalidRequest,
+                          absl::StrCat("resource type ", static_cast<int>(resource.resource_type),
+                                       " cannot be altered"));
+    }
+    ResourceError e = ErrorOf(status);
+    response.responses.push_back({e.code, e.code == KafkaErrorCode::kNone
+                                              ? std::nullopt
+                                              : std::optional<std::string>(e.message),
+                                  resource.resource_type, resource.resource_name});
+  }
+  return EncodeOrClose(response, header.api_version, kafka::EncodeIncrementalAlterConfigsResponse);
+}
+
+// ---- CreatePartitions -----------------------------------------------------------------------
+
+KafkaApis::Outcome KafkaApis::HandleCreatePartitions(const kafka::RequestHeader& header) {
+  auto request = kafka::DecodeCreatePartitionsRequest(header.body, header.api_version);
+  if (!request.ok()) return CloseConnection(std::string(request.status().message()));
+  std::map<std::string, int> named;
+  for (const auto& t : request->topics) ++named[t.name];
+  kafka::CreatePartitionsResponse response;
+  for (const auto& t : request->topics) {
+    kafka::CreatePartitionsTopicResult result;
+    result.name = t.name;
+    if (named[t.name] > 1) {
+      result.error_code = KafkaErrorCode::kInvalidRequest;
+      result.error_message = "Duplicate topic in request.";
+      response.results.push_back(std::move(result));
+      continue;
+    }
+    controller::CreatePartitionsRequest forward;
+    forward.set_topic(t.name);
+    forward.set_total_count(t.count);
+    forward.set_validate_only(request->validate_only);
+    if (t.assignments) {
+      for (const auto& a : *t.assignments) {
+        auto* out = forward.add_assignments();
+        for (int32_t b : a.broker_ids) out->add_replicas(b);
+      }
+    }
+    auto reply = link_->client().Call(&controller::Controller::Stub::CreatePartitions, forward,
+                                      ControllerTimeout(request->timeout_ms));
+    if (!reply.ok()) {
+      result.error_code = KafkaErrorCode::kRequestTimedOut;
+      result.error_message = std::string(reply.status().message());
+    } else if (reply->error().code() != 0) {
+      result.error_code = static_cast<KafkaErrorCode>(reply->error().code());
+      result.error_message = reply->error().message();
+    }
+    response.results.push_back(std::move(result));
+  }
+  return EncodeOrClose(response, header.api_version, kafka::EncodeCreatePartitionsResponse);
+}
+
+// ---- DescribeCluster ------------------------------------------------------------------------
+
+KafkaApis::Outcome KafkaApis::HandleDescribeCluster(const kafka::RequestHeader& header) {
+  auto request = kafka::DecodeDescribeClusterRequest(header.body, header.api_version);
+  if (!request.ok()) return CloseConnection(std::string(request.status().message()));
+  kafka::DescribeClusterResponse response;
+  response.endpoint_type = request->endpoint_type;
+  response.cluster_id = ClusterId();
+  if (request->endpoint_type != 1) {
+    // Controllers speak Gregor's own protocol; brokers describe brokers (as Kafka's do).
+    response.error_code = KafkaErrorCode::kUnsupportedEndpointType;
+    response.error_message = "brokers answer for endpoint type 1 (brokers) only";
+    return EncodeOrClose(response, header.api_version, kafka::EncodeDescribeClusterResponse);
+  }
+  for (const auto& b : LiveBrokers()) {
+    response.brokers.push_back({b.node_id, b.host, b.port, b.rack});
+  }
+  response.controller_id = response.brokers.front().broker_id;
+  if (request->include_cluster_authorized_operations) {
+    response.cluster_authorized_operations = kClusterOperations;
+  }
+  return EncodeOrClose(response, header.api_version, kafka::EncodeDescribeClusterResponse);
+}
+
+}  // namespace gregor::broker
