@@ -27,6 +27,7 @@ namespace gregor::broker {
 class ReplicaManager : public PartitionDirectory {
  public:
   ReplicaManager(const BrokerConfig& config, storage::LogManager* logs, Clock* clock);
+  storage::LogManager* logs() const { return logs_; }
 
   // Makes the hosted replicas match `image`. The first call also deletes logs on disk that
   // the metadata no longer assigns to this broker.

@@ -1,7 +1,9 @@
 // The admin APIs (KafkaApis, kafka_apis.h): DescribeConfigs, AlterConfigs,
-// IncrementalAlterConfigs, CreatePartitions and DescribeCluster. Topic changes go to the
+// IncrementalAlterConfigs, CreatePartitions, DescribeCluster, DeleteRecords and DescribeLogDirs. Topic changes go to the
 // controller (AlterConfigs and CreatePartitions RPCs), which validates them as at create time;
 // descriptions come from the metadata image and this broker's configuration.
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <set>
 
@@ -284,6 +286,118 @@ KafkaApis::Outcome KafkaApis::HandleDescribeCluster(const kafka::RequestHeader& 
     response.cluster_authorized_operations = kClusterOperations;
   }
   return EncodeOrClose(response, header.api_version, kafka::EncodeDescribeClusterResponse);
+}
+
+// ---- DeleteRecords --------------------------------------------------------------------------
+
+absl::StatusOr<KafkaApis::DeleteRecordsState> KafkaApis::BeginDeleteRecords(
+    const kafka::RequestHeader& header) {
+  auto request = kafka::DecodeDeleteRecordsRequest(header.body, header.api_version);
+  if (!request.ok()) return request.status();
+  DeleteRecordsState state;
+  state.version = header.api_version;
+  state.request = std::move(*request);
+  for (size_t ti = 0; ti < state.request.topics.size(); ++ti) {
+    const auto& topic = state.request.topics[ti];
+    kafka::DeleteRecordsTopicResult out_topic;
+    out_topic.name = topic.name;
+    for (const auto& p : topic.partitions) {
+      kafka::DeleteRecordsPartitionResult out;
+      out.partition_index = p.partition_index;
+      storage::TopicPartition tp{topic.name, p.partition_index};
+      auto partition = replicas_->GetPartition(tp);
+      if (partition == nullptr) {
+        out.error_code = NotHostedError(topic.name, p.partition_index);
+      } else if (auto start = partition->DeleteRecordsAsLeader(p.offset); !start.ok()) {
+        out.error_code = ToKafkaErrorCode(start.status());
+      } else {
+        state.pending.push_back({ti, out_topic.partitions.size(), tp, *start});
+        state.partitions.push_back(tp);
+      }
+      out_topic.partitions.push_back(out);
+    }
+    state.response.topics.push_back(std::move(out_topic));
+  }
+  for (const storage::TopicPartition& tp : state.partitions) replicas_->Notify(tp);
+  return state;
+}
+
+bool KafkaApis::DeleteRecordsSatisfied(DeleteRecordsState& state) {
+  auto& pending = state.pending;
+  pending.erase(std::remove_if(pending.begin(), pending.end(),
+                               [&](const DeleteRecordsState::Pending& p) {
+                                 auto& out = state.response.topics[p.topic].partitions[p.partition];
+                                 auto partition = replicas_->GetPartition(p.tp);
+                                 if (partition == nullptr) {
+                                   out.error_code = KafkaErrorCode::kNotLeaderOrFollower;
+                                   return true;
+                                 }
+                                 auto low = partition->LowWatermark();
+                                 if (!low.ok()) {
+                                   out.error_code = ToKafkaErrorCode(low.status());
+                                   return true;
+                                 }
+                                 out.low_watermark = *low;
+                                 return *low >= p.target;
+                               }),
+                pending.end());
+  return pending.empty();
+}
+
+KafkaApis::Outcome KafkaApis::FinishDeleteRecords(DeleteRecordsState& state, bool timed_out) {
+  if (timed_out) {
+    for (const auto& p : state.pending) {
+      state.response.topics[p.topic].partitions[p.partition].error_code =
+          KafkaErrorCode::kRequestTimedOut;
+    }
+  }
+  return EncodeOrClose(state.response, state.version, kafka::EncodeDeleteRecordsResponse);
+}
+
+// ---- DescribeLogDirs ------------------------------------------------------------------------
+
+KafkaApis::Outcome KafkaApis::HandleDescribeLogDirs(const kafka::RequestHeader& header) {
+  auto request = kafka::DecodeDescribeLogDirsRequest(header.body, header.api_version);
+  if (!request.ok()) return CloseConnection(std::string(request.status().message()));
+  auto wanted = [&](const storage::TopicPartition& tp) {
+    if (!request->topics) return true;
+    for (const auto& t : *request->topics) {
+      if (t.topic == tp.topic &&
+          std::find(t.partitions.begin(), t.partitions.end(), tp.partition) != t.partitions.end()) {
+        return true;
+      }
+    }
+    return false;
+  };
+  storage::LogManager* logs = replicas_->logs();
+  kafka::DescribeLogDirsResponse response;
+  std::vector<storage::TopicPartition> partitions = logs->Partitions();  // sorted
+  for (const std::string& dir : logs->config().log_dirs) {
+    kafka::DescribeLogDirsResult result;
+    result.log_dir = dir;
+    struct statvfs fs{};
+    if (statvfs(dir.c_str(), &fs) == 0) {
+      result.total_bytes = static_cast<int64_t>(fs.f_blocks) * static_cast<int64_t>(fs.f_frsize);
+      result.usable_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+    } else {
+      result.error_code = KafkaErrorCode::kKafkaStorageError;
+    }
+    for (const storage::TopicPartition& tp : partitions) {
+      if (!wanted(tp) || logs->LogDirOf(tp) != dir) continue;
+      auto log = logs->GetLog(tp);
+      if (log == nullptr) continue;
+      if (result.topics.empty() || result.topics.back().name != tp.topic) {
+        result.topics.emplace_back().name = tp.topic;
+      }
+      kafka::DescribeLogDirsPartition p;
+      p.partition_index = tp.partition;
+      p.partition_size = log->size_bytes();
+      p.offset_lag = std::max<int64_t>(0, log->high_watermark().value() - log->log_end_offset().value());
+      result.topics.back().partitions.push_back(p);
+    }
+    response.results.push_back(std::move(result));
+  }
+  return EncodeOrClose(response, header.api_version, kafka::EncodeDescribeLogDirsResponse);
 }
 
 }  // namespace gregor::broker

@@ -51,6 +51,7 @@ KafkaApis::Outcome KafkaApis::HandleSimple(const kafka::RequestHeader& header) {
     case ApiKey::kIncrementalAlterConfigs: return HandleIncrementalAlterConfigs(header);
     case ApiKey::kCreatePartitions: return HandleCreatePartitions(header);
     case ApiKey::kDescribeCluster: return HandleDescribeCluster(header);
+    case ApiKey::kDescribeLogDirs: return HandleDescribeLogDirs(header);
     default:
       return CloseConnection(absl::StrCat("request ", kafka::ApiKeyName(header.api_key),
                                 " is not handled here"));

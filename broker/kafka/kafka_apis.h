@@ -84,6 +84,23 @@ class KafkaApis {
   Outcome FinishFetch(FetchState& state);
   const FetchSessionCache& fetch_sessions() const { return fetch_sessions_; }
 
+  // ---- DeleteRecords (kafka_admin.cc) ---------------------------------------------------------
+  struct DeleteRecordsState {
+    int16_t version = 0;
+    kafka::DeleteRecordsRequest request;
+    kafka::DeleteRecordsResponse response;
+    struct Pending {  // a partition whose in-sync replicas have not all moved yet
+      size_t topic = 0, partition = 0;
+      storage::TopicPartition tp;
+      int64_t target = 0;
+    };
+    std::vector<Pending> pending;
+    std::vector<storage::TopicPartition> partitions;  // to wait on
+  };
+  absl::StatusOr<DeleteRecordsState> BeginDeleteRecords(const kafka::RequestHeader& header);
+  bool DeleteRecordsSatisfied(DeleteRecordsState& state);
+  Outcome FinishDeleteRecords(DeleteRecordsState& state, bool timed_out);
+
   ReplicaManager* replicas() { return replicas_; }
 
   // Where controller round trips that no client waits for (topic auto-creation) run, so a slow
@@ -103,6 +120,7 @@ class KafkaApis {
   Outcome HandleIncrementalAlterConfigs(const kafka::RequestHeader& header);
   Outcome HandleCreatePartitions(const kafka::RequestHeader& header);
   Outcome HandleDescribeCluster(const kafka::RequestHeader& header);
+  Outcome HandleDescribeLogDirs(const kafka::RequestHeader& header);
   // Makes `wanted` the topic's overrides (what it lacks goes back to the default), through the
   // controller.
   absl::Status AlterTopicConfigs(const std::string& topic,

@@ -2,6 +2,7 @@
 
 #include <netinet/tcp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <chrono>
@@ -305,6 +306,10 @@ struct KafkaServer::Impl {
         KafkaApis::Outcome outcome;
         co_await HandleFetch(&h, &outcome);
         Complete(conn, response.get(), std::move(outcome));
+      } else if (h.api_key == kafka::ApiKey::kDeleteRecords && decodable) {
+        KafkaApis::Outcome outcome;
+        co_await HandleDeleteRecords(&h, &outcome);
+        Complete(conn, response.get(), std::move(outcome));
       } else if (GroupApis::Handles(h.api_key) && decodable) {
         co_await StartGroupRequest(conn, response, &h);
       } else if (h.api_key == kafka::ApiKey::kMetadata && decodable) {
@@ -323,8 +328,11 @@ struct KafkaServer::Impl {
       } else {
         KafkaApis::Outcome outcome;
         std::function<void()> work = [this, &h, &outcome] { outcome = apis->HandleSimple(h); };
-        const bool waits_for_controller = h.api_key == kafka::ApiKey::kCreateTopics ||
-                                          h.api_key == kafka::ApiKey::kDeleteTopics;
+        const bool waits_for_controller =
+            h.api_key == kafka::ApiKey::kCreateTopics || h.api_key == kafka::ApiKey::kDeleteTopics ||
+            h.api_key == kafka::ApiKey::kAlterConfigs ||
+            h.api_key == kafka::ApiKey::kIncrementalAlterConfigs ||
+            h.api_key == kafka::ApiKey::kCreatePartitions;
         co_await RunOnPool(waits_for_controller ? &admin_pool : &pool, &work);
         Complete(conn, response.get(), std::move(outcome));
       }
@@ -487,6 +495,32 @@ struct KafkaServer::Impl {
       co_await WaitUntil(&subscribe, deadline, &check);
     }
     *result = apis->FinishFetch(s);
+  }
+
+  // DeleteRecords: the log start offsets move now; the answer waits (up to timeout_ms) until
+  // the in-sync replicas moved theirs too.
+  awaitable<void> HandleDeleteRecords(const kafka::RequestHeader* header_ptr,
+                                      KafkaApis::Outcome* result) {
+    const kafka::RequestHeader& header = *header_ptr;
+    using State = absl::StatusOr<KafkaApis::DeleteRecordsState>;
+    auto state = std::make_shared<State>(absl::UnknownError("not run"));
+    std::function<void()> work = [this, &header, state] { *state = apis->BeginDeleteRecords(header); };
+    co_await RunOnPool(&pool, &work);
+    if (!state->ok()) {
+      result->close_connection = true;
+      result->close_reason = std::string(state->status().message());
+      co_return;
+    }
+    KafkaApis::DeleteRecordsState& s = **state;
+    bool done = apis->DeleteRecordsSatisfied(s);
+    if (!done) {
+      auto deadline = std::chrono::steady_clock::now() +
+                      std::chrono::milliseconds(std::clamp(s.request.timeout_ms, 0, 300000));
+      std::function<bool()> check = [this, state] { return apis->DeleteRecordsSatisfied(**state); };
+      Subscribe subscribe = PartitionsSubscription(&s.partitions);
+      done = co_await WaitUntil(&subscribe, deadline, &check, /*inline_check=*/true);
+    }
+    *result = apis->FinishDeleteRecords(s, /*timed_out=*/!done);
   }
 
   Subscribe PartitionsSubscription(const std::vector<TopicPartition>* partitions) {

@@ -29,8 +29,10 @@ constexpr ServedApi kServed[] = {
     {ApiKey::kApiVersions, 0, 0, 3},   // v3 is flexible
     {ApiKey::kCreateTopics, 0, 0, 7},
     {ApiKey::kDeleteTopics, 0, 0, 6},
+    {ApiKey::kDeleteRecords, 0, 0, 2},
     {ApiKey::kDescribeConfigs, 0, 0, 4},
     {ApiKey::kAlterConfigs, 0, 0, 2},
+    {ApiKey::kDescribeLogDirs, 0, 0, 4},
     {ApiKey::kCreatePartitions, 0, 0, 3},
     {ApiKey::kDeleteGroups, 0, 0, 1},
     {ApiKey::kIncrementalAlterConfigs, 0, 0, 1},

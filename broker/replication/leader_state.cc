@@ -36,7 +36,7 @@ void LeaderState::UpdateFromMetadata(const std::vector<int32_t>& replicas,
 }
 
 void LeaderState::OnFollowerFetch(int32_t replica, int64_t fetch_offset, int64_t leader_leo,
-                                  int64_t now_ms) {
+                                  int64_t now_ms, int64_t log_start_offset) {
   auto it = followers_.find(replica);
   if (it == followers_.end()) return;
   Follower& f = it->second;
@@ -46,6 +46,7 @@ void LeaderState::OnFollowerFetch(int32_t replica, int64_t fetch_offset, int64_t
     f.last_caught_up_ms = std::max(f.last_caught_up_ms, f.last_fetch_ms);
   }
   f.log_end_offset = fetch_offset;
+  if (log_start_offset >= 0) f.log_start_offset = log_start_offset;
   f.leader_leo_at_last_fetch = leader_leo;
   f.last_fetch_ms = now_ms;
 }
@@ -123,6 +124,16 @@ std::optional<int64_t> LeaderState::MinReplicaLogEndOffset(int64_t leader_leo) c
     min = std::min(min, leo);
   }
   return min;
+}
+
+int64_t LeaderState::LowWatermark(int64_t leader_start) const {
+  int64_t low = leader_start;
+  for (int32_t r : isr_) {
+    if (r == local_) continue;
+    auto it = followers_.find(r);
+    low = std::min(low, it == followers_.end() ? -1 : it->second.log_start_offset);
+  }
+  return low;
 }
 
 int64_t LeaderState::LastCaughtUpMs(int32_t replica) const {

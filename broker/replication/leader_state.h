@@ -37,7 +37,8 @@ class LeaderState {
   void UpdateFromMetadata(const std::vector<int32_t>& replicas, const std::vector<int32_t>& isr);
 
   // A follower fetched at `fetch_offset` while the leader's log ended at `leader_leo`.
-  void OnFollowerFetch(int32_t replica, int64_t fetch_offset, int64_t leader_leo, int64_t now_ms);
+  void OnFollowerFetch(int32_t replica, int64_t fetch_offset, int64_t leader_leo, int64_t now_ms,
+                       int64_t log_start_offset = -1);
 
   // The high watermark these offsets allow, if above `current_hw`.
   std::optional<int64_t> NewHighWatermark(int64_t leader_leo, int64_t current_hw,
@@ -63,6 +64,10 @@ class LeaderState {
   // replica has every record: the log cleaner may remove tombstones there (issue 12).
   std::optional<int64_t> MinReplicaLogEndOffset(int64_t leader_leo) const;
   int64_t LastCaughtUpMs(int32_t replica) const;
+  // DeleteRecords' low watermark: the smallest log start offset of the leader (`leader_start`)
+  // and the ISR's followers; -1 while one of them has not said its own (Kafka's
+  // lowWatermarkIfLeader).
+  int64_t LowWatermark(int64_t leader_start) const;
 
  private:
   struct Follower {
@@ -70,6 +75,7 @@ class LeaderState {
     int64_t last_caught_up_ms = 0;
     int64_t last_fetch_ms = 0;
     int64_t leader_leo_at_last_fetch = -1;
+    int64_t log_start_offset = -1;
   };
   bool IsCaughtUp(const Follower& f, int64_t leader_leo, int64_t now_ms) const;
 

@@ -193,6 +193,37 @@ absl::StatusOr<Partition::ReadResult> Partition::ReadAsLeader(const ConsumerRead
   return result;
 }
 
+absl::StatusOr<int64_t> Partition::DeleteRecordsAsLeader(int64_t offset) {
+  absl::MutexLock lock(&mu_);
+  if (!have_state_ || state_.leader != local_broker_) {
+    return KafkaError(KafkaErrorCode::kNotLeaderOrFollower,
+                      absl::StrCat("broker ", local_broker_, " is not the leader of ", tp_.DirName()));
+  }
+  if (!log_->config().delete_retention()) {
+    return KafkaError(KafkaErrorCode::kPolicyViolation,
+                      absl::StrCat("records of ", tp_.DirName(),
+                                   " cannot be deleted: its cleanup.policy has no 'delete'"));
+  }
+  const int64_t hw = log_->high_watermark().value();
+  const int64_t target = offset == -1 ? hw : offset;
+  if (target < 0 || target > hw) {
+    return KafkaError(KafkaErrorCode::kOffsetOutOfRange,
+                      absl::StrCat("cannot delete records of ", tp_.DirName(), " before offset ",
+                                   offset, ": it must be between 0 and the high watermark ", hw));
+  }
+  if (absl::Status s = log_->MaybeIncrementLogStartOffset(Offset(target)); !s.ok()) return s;
+  return log_->log_start_offset().value();
+}
+
+absl::StatusOr<int64_t> Partition::LowWatermark() const {
+  absl::MutexLock lock(&mu_);
+  if (!have_state_ || state_.leader != local_broker_) {
+    return KafkaError(KafkaErrorCode::kNotLeaderOrFollower,
+                      absl::StrCat("broker ", local_broker_, " is not the leader of ", tp_.DirName()));
+  }
+  return leader_.LowWatermark(log_->log_start_offset().value());
+}
+
 PartitionOffsets Partition::Offsets() const {
   PartitionOffsets o;
   o.log_start_offset = log_->log_start_offset();
@@ -249,7 +280,9 @@ Partition::FollowerFetchResult Partition::HandleFollowerFetch(
     result.offsets = Offsets();
     return result;
   }
-  leader_.OnFollowerFetch(fetch.replica, fetch.fetch_offset, leo, now_ms);
+  const int64_t low_before = leader_.LowWatermark(log_->log_start_offset().value());
+  leader_.OnFollowerFetch(fetch.replica, fetch.fetch_offset, leo, now_ms, fetch.log_start_offset);
+  result.low_watermark_moved = leader_.LowWatermark(log_->log_start_offset().value()) != low_before;
   result.high_watermark_moved = MaybeAdvanceHighWatermarkLocked();
   if (auto expand = leader_.IsrToExpand(log_->high_watermark().value(), eligible)) {
     result.isr_change = MakeIsrChangeLocked(*expand);

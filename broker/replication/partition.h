@@ -107,12 +107,21 @@ class Partition {
   absl::StatusOr<ReadResult> ReadAsLeader(const ConsumerRead& read) const;
   PartitionOffsets Offsets() const;
 
+  // DeleteRecords (leader): moves the log start offset to `offset` (-1: the high watermark).
+  // OFFSET_OUT_OF_RANGE outside [0, HW]; POLICY_VIOLATION on a log without the delete policy.
+  // Returns the offset the log now starts at.
+  absl::StatusOr<int64_t> DeleteRecordsAsLeader(int64_t offset);
+  // The smallest log start offset over the leader and the ISR (-1 while unknown); DeleteRecords
+  // is done when it reaches the requested offset. NOT_LEADER_OR_FOLLOWER when not the leader.
+  absl::StatusOr<int64_t> LowWatermark() const;
+
   // ---- leader: followers --------------------------------------------------------------------
   struct FollowerFetch {
     int32_t replica = -1;
     int32_t current_leader_epoch = -1;
     int64_t fetch_offset = 0;
     int32_t last_fetched_epoch = -1;
+    int64_t log_start_offset = -1;  // the follower's
     int32_t max_bytes = 0;
     // At least one whole batch even past max_bytes (KIP-74). The service sets it while the
     // response's byte budget is not spent, so a response exceeds it by one batch at most.
@@ -124,6 +133,7 @@ class Partition {
     FileSlice records;
     PartitionOffsets offsets;
     bool high_watermark_moved = false;
+    bool low_watermark_moved = false;  // a DeleteRecords may be waiting for it
     std::optional<IsrChange> isr_change;  // to send to the controller
   };
   // Records the follower's position, moves the high watermark, maybe proposes adding it to the

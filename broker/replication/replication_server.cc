@@ -242,6 +242,7 @@ struct ReplicationServer::Impl {
       fetch.current_leader_epoch = p.current_leader_epoch();
       fetch.fetch_offset = p.fetch_offset();
       fetch.last_fetched_epoch = p.last_fetched_epoch();
+      fetch.log_start_offset = p.log_start_offset();
       FetchReadLimit limit = FetchReadLimitFor(p.max_bytes(), budget,
                                                /*nothing_read_yet=*/answer.bytes == 0);
       fetch.max_bytes = static_cast<int32_t>(limit.max_bytes);
@@ -264,7 +265,7 @@ struct ReplicationServer::Impl {
         budget -= result.records.size;
         answer.records.back() = std::move(result.records);
       }
-      if (result.high_watermark_moved) replicas->Notify(tp);
+      if (result.high_watermark_moved || result.low_watermark_moved) replicas->Notify(tp);
       if (result.isr_change) isr->Submit(std::move(*result.isr_change));
     }
     return answer;

@@ -170,6 +170,12 @@ std::vector<TopicPartition> LogManager::Partitions() const {
   return out;
 }
 
+std::string LogManager::LogDirOf(const TopicPartition& tp) const {
+  absl::MutexLock lock(&mu_);
+  auto it = log_dir_of_.find(tp);
+  return it == log_dir_of_.end() ? "" : it->second;
+}
+
 absl::Status LogManager::Tick() {
   int64_t now = clock_->SteadyMs();
   bool retention = false, recovery = false, hw = false;

@@ -50,6 +50,8 @@ class LogManager {
   // Removes the log and its directory. No-op if it does not exist.
   absl::Status DeleteLog(const TopicPartition& tp);
   std::vector<TopicPartition> Partitions() const;
+  // The log.dirs entry holding `tp`'s log ("" if none).
+  std::string LogDirOf(const TopicPartition& tp) const;
   const LogManagerConfig& config() const { return config_; }
   // Whether the previous stop of these directories was clean (all of them had the marker).
   bool had_clean_shutdown() const { return had_clean_shutdown_; }

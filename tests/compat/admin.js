@@ -1,6 +1,6 @@
 // KafkaJS 2.2.4's admin client against a Gregor cluster, for test_admin.py: it creates a topic,
 // produces to it, and calls describeCluster, describeConfigs, alterConfigs, createPartitions,
-// fetchTopicOffsets and fetchTopicOffsetsByTimestamp, printing one JSON object with what each
+// fetchTopicOffsets, fetchTopicOffsetsByTimestamp and deleteTopicRecords, printing one JSON object with what each
 // returned. Run with NODE_PATH=.deps/js/node_modules.
 //
 //   node admin.js --bootstrap B --topic T
@@ -66,6 +66,8 @@ async function main() {
   out.partitions = meta.topics[0].partitions.length;
   out.offsets = await admin.fetchTopicOffsets(topic);
   out.byTimestamp = await admin.fetchTopicOffsetsByTimestamp(topic, base + 4500);
+  await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '3' }] });
+  out.afterDelete = await admin.fetchTopicOffsets(topic);
   await admin.disconnect();
   process.stdout.write(JSON.stringify(out) + '\n');
 }

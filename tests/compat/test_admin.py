@@ -3,7 +3,8 @@
 CreatePartitions), kafka-python's KafkaAdminClient, KafkaJS 2.2.4's admin client
 (tests/compat/admin.js), and raw requests (tests/compat/wire.py) for what none of those installed
 clients sends: IncrementalAlterConfigs, DescribeCluster, DescribeConfigs v3+/v4 with
-documentation, CreateTopics v5-v7 answers and DeleteTopics v6 by topic id."""
+documentation, CreateTopics v5-v7 answers, DeleteTopics v6 by topic id, DeleteRecords and
+DescribeLogDirs."""
 
 import json
 import os
@@ -26,6 +27,9 @@ INVALID_REQUEST = 42
 INVALID_RECORD = 87
 UNKNOWN_TOPIC_OR_PARTITION = 3
 UNKNOWN_TOPIC_ID = 100
+OFFSET_OUT_OF_RANGE = 1
+NOT_LEADER_OR_FOLLOWER = 6
+POLICY_VIOLATION = 44
 INVALID_REPLICA_ASSIGNMENT = 39
 DYNAMIC_TOPIC_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG = 1, 4, 5
 
@@ -166,6 +170,8 @@ def test_kafkajs_admin(cluster):
     p0 = next(o for o in out["offsets"] if o["partition"] == 0)
     assert (p0["low"], p0["high"]) == ("0", "10")
     assert next(o for o in out["byTimestamp"] if o["partition"] == 0)["offset"] == "5"
+    p0 = next(o for o in out["afterDelete"] if o["partition"] == 0)
+    assert (p0["low"], p0["high"]) == ("3", "10")
 
 
 def test_incremental_alter_configs(cluster):
@@ -296,3 +302,87 @@ def test_describe_cluster(cluster):
         resp = c.call("DescribeCluster", 1, {"include_cluster_authorized_operations": False,
                                              "endpoint_type": 2})
     assert resp["error_code"] == 115  # UNSUPPORTED_ENDPOINT_TYPE: ask for brokers
+
+
+def test_delete_records(cluster):
+    from test_protocol_versions import batch, by_partition, fetch_body, produce
+    topic = unique_topic("dr")
+    leaders = cluster.create_topic(topic, replication_factor=3)
+    compacted = unique_topic("dr-compact")
+    compacted_leaders = cluster.create_topic(compacted, replication_factor=3,
+                                             configs={"cleanup.policy": "compact"})
+    leader = leaders[0]
+    follower = next(b for b in sorted(cluster.brokers) if b != leader)
+
+    def delete(port, offset, name=topic, version=2, timeout_ms=30000):
+        with RawConnection(port) as c:
+            resp = c.call("DeleteRecords", version, {"topics": [{"name": name, "partitions": [
+                {"partition_index": 0, "offset": offset}]}], "timeout_ms": timeout_ms})
+        (p,) = resp["topics"][0]["partitions"]
+        return p["error_code"], p["low_watermark"]
+
+    with RawConnection(cluster.broker(leader).kafka_port) as c:
+        for i in range(10):
+            assert produce(c, topic, 0, batch([b"v%d" % i]))["error_code"] == 0
+    port = cluster.broker(leader).kafka_port
+    # Every in-sync replica moved before the answer: the low watermark is the offset asked.
+    assert delete(port, 4, version=0) == (0, 4)
+    assert delete(port, 2, version=1) == (0, 4)  # never backwards
+    assert delete(port, 11) == (OFFSET_OUT_OF_RANGE, -1)
+    assert delete(port, -5) == (OFFSET_OUT_OF_RANGE, -1)
+    assert delete(cluster.broker(follower).kafka_port, 5)[0] == NOT_LEADER_OR_FOLLOWER
+    assert delete(cluster.broker(compacted_leaders[0]).kafka_port, 0, name=compacted)[0] == POLICY_VIOLATION
+    assert cluster.list_offset(topic, 0, timestamp=-2) == 4
+    # Below the log start a consumer gets OFFSET_OUT_OF_RANGE; librdkafka resets to the start.
+    with RawConnection(port) as c:
+        part = by_partition(c.call("Fetch", 11, fetch_body([(topic, [(0, 2, -1)])])))[(topic, 0)]
+        assert (part["error_code"], part["log_start_offset"]) == (OFFSET_OUT_OF_RANGE, 4)
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "dr-" + topic,
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    try:
+        consumer.assign([TopicPartition(topic, 0, 2)])
+        got = []
+        deadline = time.monotonic() + 30
+        while len(got) < 6 and time.monotonic() < deadline:
+            m = consumer.poll(1.0)
+            if m is not None and not m.error():
+                got.append((m.offset(), m.value()))
+        assert got == [(i, b"v%d" % i) for i in range(4, 10)]
+    finally:
+        consumer.close()
+    # -1 deletes up to the high watermark; a restarted follower keeps its log start.
+    assert delete(port, -1) == (0, 10)
+    cluster.restart_broker(follower)
+    deadline = time.monotonic() + 30
+    while True:
+        with RawConnection(cluster.broker(follower).kafka_port) as c:
+            resp = c.call("DescribeLogDirs", 4, {"topics": [{"topic": topic, "partitions": [0]}]})
+        (d,) = resp["results"]
+        if d["topics"]:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert d["error_code"] == 0 and d["total_bytes"] > 0 and 0 < d["usable_bytes"] <= d["total_bytes"]
+    assert d["topics"][0]["name"] == topic
+    assert [p["partition_index"] for p in d["topics"][0]["partitions"]] == [0]
+    assert delete(port, 10) == (0, 10)  # the restarted follower is back with log start 10
+
+
+def test_describe_log_dirs(cluster):
+    topic = unique_topic("ld")
+    leaders = cluster.create_topic(topic, partitions=2, replication_factor=3)
+    from test_protocol_versions import batch, produce
+    with RawConnection(cluster.broker(leaders[0]).kafka_port) as c:
+        assert produce(c, topic, 0, batch([b"x" * 1000]))["error_code"] == 0
+    for version in range(0, 5):
+        with RawConnection(cluster.broker(1).kafka_port) as c:
+            resp = c.call("DescribeLogDirs", version, {"topics": None})
+        (d,) = resp["results"]
+        assert d["error_code"] == 0 and d["log_dir"] == cluster.brokers[1].log_dir
+        parts = {p["partition_index"]: p for t in d["topics"] if t["name"] == topic
+                 for p in t["partitions"]}
+        assert set(parts) == {0, 1}
+        assert parts[0]["partition_size"] > 1000 and parts[1]["partition_size"] == 0
+        assert all(p["offset_lag"] == 0 and not p["is_future_key"] for p in parts.values())
+        if version >= 4:
+            assert d["total_bytes"] > 0

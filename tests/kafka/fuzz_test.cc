@@ -88,6 +88,10 @@ absl::Status DecodeRequest(ApiKey key, int16_t version, std::string_view body) {
       return DecodeAndReencode(DecodeListGroupsRequest, EncodeListGroupsRequest, body, version);
     case ApiKey::kDeleteGroups:
       return DecodeAndReencode(DecodeDeleteGroupsRequest, EncodeDeleteGroupsRequest, body, version);
+    case ApiKey::kDeleteRecords:
+      return DecodeAndReencode(DecodeDeleteRecordsRequest, EncodeDeleteRecordsRequest, body, version);
+    case ApiKey::kDescribeLogDirs:
+      return DecodeAndReencode(DecodeDescribeLogDirsRequest, EncodeDescribeLogDirsRequest, body, version);
     case ApiKey::kDescribeConfigs:
       return DecodeAndReencode(DecodeDescribeConfigsRequest, EncodeDescribeConfigsRequest, body, version);
     case ApiKey::kAlterConfigs:
@@ -149,6 +153,10 @@ absl::Status DecodeResponse(ApiKey key, int16_t version, std::string_view body) 
     case ApiKey::kDeleteGroups:
       return DecodeAndReencode(DecodeDeleteGroupsResponse, EncodeDeleteGroupsResponse, body,
                                version);
+    case ApiKey::kDeleteRecords:
+      return DecodeAndReencode(DecodeDeleteRecordsResponse, EncodeDeleteRecordsResponse, body, version);
+    case ApiKey::kDescribeLogDirs:
+      return DecodeAndReencode(DecodeDescribeLogDirsResponse, EncodeDescribeLogDirsResponse, body, version);
     case ApiKey::kDescribeConfigs:
       return DecodeAndReencode(DecodeDescribeConfigsResponse, EncodeDescribeConfigsResponse, body, version);
     case ApiKey::kAlterConfigs:
@@ -387,6 +395,18 @@ std::vector<Sample> RequestSamples() {
   for (int16_t v = 0; v <= 1; ++v) {
     samples.push_back(RequestSample(ApiKey::kDescribeCluster, v, EncodeDescribeClusterRequest,
                                     DescribeClusterRequest{true, 1}));
+  }
+  for (int16_t v = 0; v <= 2; ++v) {
+    DeleteRecordsRequest del;
+    del.topics.push_back({"t", {{0, 10}, {1, -1}}});
+    del.timeout_ms = 1000;
+    samples.push_back(RequestSample(ApiKey::kDeleteRecords, v, EncodeDeleteRecordsRequest, del));
+  }
+  for (int16_t v = 0; v <= 4; ++v) {
+    DescribeLogDirsRequest dirs;
+    samples.push_back(RequestSample(ApiKey::kDescribeLogDirs, v, EncodeDescribeLogDirsRequest, dirs));
+    dirs.topics.emplace().push_back({"t", {0, 1}});
+    samples.push_back(RequestSample(ApiKey::kDescribeLogDirs, v, EncodeDescribeLogDirsRequest, dirs));
   }
   GroupRequestSamples(samples);
   return samples;
