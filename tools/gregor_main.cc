@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tools/cluster.h"
+#include "tools/config_cmd.h"
 #include "tools/consume.h"
 #include "tools/group.h"
 #include "tools/log_dump.h"
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   gregor::tools::AddPerfCommands(app, &exit_code);
   gregor::tools::AddTopicCommands(app, &exit_code);
   gregor::tools::AddClusterCommands(app, &exit_code);
+  gregor::tools::AddConfigCommands(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -14,40 +14,12 @@
 #include "absl/strings/str_split.h"
 #include "common/errors.h"
 #include "tools/raw_kafka.h"
+#include "tools/rdkafka_admin.h"
 
 namespace gregor::tools {
 namespace {
 
 using controller::Controller;
-
-struct RdKafkaDeleter {
-  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-};
-using RdKafka = std::unique_ptr<rd_kafka_t, RdKafkaDeleter>;
-
-std::string BrokerUnreachable(const ClusterAddress& address, const std::string& detail) {
-  return absl::StrCat("no broker reachable at ", address.bootstrap_server,
-                      " — is the cluster running? try ./run.sh (or pass --bootstrap-server host:port)\n  (",
-                      detail, ")");
-}
-
-RdKafka MakeClient(const ClusterAddress& address, std::ostream& err) {
-  char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  if (rd_kafka_conf_set(conf, "bootstrap.servers", address.bootstrap_server.c_str(), errstr,
-                        sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-    err << "bad --bootstrap-server: " << errstr << "\n";
-    rd_kafka_conf_destroy(conf);
-    return nullptr;
-  }
-  rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof(errstr));  // we report errors ourselves
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  if (!rk) {
-    err << "cannot create a Kafka client: " << errstr << "\n";
-    return nullptr;
-  }
-  return RdKafka(rk);
-}
 
 bool ParseConfigs(const std::vector<std::string>& items, std::map<std::string, std::string>* out,
                   std::ostream& err) {
@@ -72,13 +44,13 @@ rd_kafka_event_t* AwaitAdmin(rd_kafka_queue_t* queue, int timeout_ms) {
 int RunTopicCreate(const TopicOptions& o, std::ostream& out, std::ostream& err) {
   std::map<std::string, std::string> configs;
   if (!ParseConfigs(o.configs, &configs, err)) return 2;
-  RdKafka rk = MakeClient(o.cluster, err);
+  RdKafka rk = MakeAdminClient(o.cluster, err);
   if (!rk) return 2;
   char errstr[512];
-  // Explicit counts: the "broker default" (-1) needs CreateTopics v4, which Gregor does not speak.
+  // Not given: -1, the brokers' num.partitions / default.replication.factor (CreateTopics v4+).
   rd_kafka_NewTopic_t* topic = rd_kafka_NewTopic_new(
-      o.name.c_str(), o.partitions > 0 ? o.partitions : 1,
-      o.replication_factor > 0 ? o.replication_factor : 1, errstr, sizeof(errstr));
+      o.name.c_str(), o.partitions > 0 ? o.partitions : -1,
+      o.replication_factor > 0 ? o.replication_factor : -1, errstr, sizeof(errstr));
   if (!topic) {
     err << "invalid topic request: " << errstr << "\n";
     return 2;
@@ -125,7 +97,7 @@ int RunTopicCreate(const TopicOptions& o, std::ostream& out, std::ostream& err) 
 }
 
 int RunTopicDelete(const TopicOptions& o, std::ostream& out, std::ostream& err) {
-  RdKafka rk = MakeClient(o.cluster, err);
+  RdKafka rk = MakeAdminClient(o.cluster, err);
   if (!rk) return 2;
   char errstr[512];
   rd_kafka_DeleteTopic_t* topic = rd_kafka_DeleteTopic_new(o.name.c_str());
@@ -163,7 +135,7 @@ int RunTopicDelete(const TopicOptions& o, std::ostream& out, std::ostream& err) 
 }
 
 int RunTopicList(const TopicOptions& o, std::ostream& out, std::ostream& err) {
-  RdKafka rk = MakeClient(o.cluster, err);
+  RdKafka rk = MakeAdminClient(o.cluster, err);
   if (!rk) return 2;
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_resp_err_t e = rd_kafka_metadata(rk.get(), 1, nullptr, &md, o.timeout_ms);
@@ -318,42 +290,30 @@ int RunTopicLeader(const TopicOptions& o, std::ostream& out, std::ostream& err) 
 }
 
 int RunTopicAlter(const TopicOptions& o, std::ostream& out, std::ostream& err) {
-  auto client = MakeControllerClient(o.cluster);
   if (o.partitions < 0 && o.configs.empty() && o.delete_configs.empty()) {
     err << "nothing to alter: give --partitions N, --config key=value or --delete-config key\n";
     return 2;
   }
+  std::map<std::string, std::string> configs;
+  if (!ParseConfigs(o.configs, &configs, err)) return 2;
+  RdKafka rk = MakeAdminClient(o.cluster, err);
+  if (!rk) return 2;
+  auto report = [&](const absl::Status& s, const std::string& what) {
+    if (absl::IsDeadlineExceeded(s)) {
+      err << BrokerUnreachable(o.cluster, std::string(s.message())) << "\n";
+    } else {
+      err << "cannot " << what << " of " << o.name << ": " << s.message() << "\n";
+    }
+    return 1;
+  };
   if (o.partitions >= 0) {
-    controller::CreatePartitionsRequest request;
-    request.set_topic(o.name);
-    request.set_total_count(o.partitions);
-    auto r = client->Call(&Controller::Stub::CreatePartitions, request, absl::Milliseconds(o.timeout_ms));
-    if (!r.ok()) {
-      err << ControllerUnreachable(o.cluster, r.status()) << "\n";
-      return 1;
-    }
-    if (r->error().code() != 0) {
-      err << "cannot change the partition count of " << o.name << ": " << r->error().message() << "\n";
-      return 1;
-    }
+    absl::Status s = CreatePartitions(rk.get(), o.name, o.partitions, o.timeout_ms);
+    if (!s.ok()) return report(s, "change the partition count");
     out << "Topic " << o.name << " now has " << o.partitions << " partitions.\n";
   }
-  if (!o.configs.empty() || !o.delete_configs.empty()) {
-    std::map<std::string, std::string> configs;
-    if (!ParseConfigs(o.configs, &configs, err)) return 2;
-    controller::AlterConfigsRequest request;
-    request.set_topic(o.name);
-    for (const auto& [k, v] : configs) (*request.mutable_set())[k] = v;
-    for (const auto& k : o.delete_configs) request.add_remove(k);
-    auto r = client->Call(&Controller::Stub::AlterConfigs, request, absl::Milliseconds(o.timeout_ms));
-    if (!r.ok()) {
-      err << ControllerUnreachable(o.cluster, r.status()) << "\n";
-      return 1;
-    }
-    if (r->error().code() != 0) {
-      err << "cannot alter the configs of " << o.name << ": " << r->error().message() << "\n";
-      return 1;
-    }
+  if (!configs.empty() || !o.delete_configs.empty()) {
+    absl::Status s = AlterTopicConfigs(rk.get(), o.name, configs, o.delete_configs, o.timeout_ms);
+    if (!s.ok()) return report(s, "alter the configs");
     out << "Updated the configs of topic " << o.name << ".\n";
   }
   return 0;
@@ -377,9 +337,11 @@ void AddTopicCommands(CLI::App& app, int* exit_code) {
   CLI::App* create = topic->add_subcommand(
       "create", "Create a topic.\nExample: gregor topic create orders --partitions 6 --replication-factor 3 --config min.insync.replicas=2");
   create->add_option("name", o->name, "Topic name")->required();
-  create->add_option("--partitions", o->partitions, "Number of partitions (default 1)");
+  create->add_option("--partitions", o->partitions,
+                     "Number of partitions (default: the brokers' num.partitions)");
   create->add_option("--replication-factor", o->replication_factor,
-                     "Copies of each partition, at most the number of live brokers (default 1)");
+                     "Copies of each partition, at most the number of live brokers (default: the "
+                     "brokers' default.replication.factor)");
   create->add_option("--config", o->configs, "Topic config key=value (repeatable)");
   create->add_flag("--if-not-exists", o->if_not_exists, "Succeed if the topic exists already");
   common(create, false);
@@ -422,7 +384,7 @@ void AddTopicCommands(CLI::App& app, int* exit_code) {
   alter->add_option("--partitions", o->partitions, "The new (larger) number of partitions");
   alter->add_option("--config", o->configs, "Set a topic config key=value (repeatable)");
   alter->add_option("--delete-config", o->delete_configs, "Remove a topic config override (repeatable)");
-  common(alter, true);
+  common(alter, false);
   alter->callback([o, exit_code] { *exit_code = RunTopicAlter(*o, std::cout, std::cerr); });
 }
 

@@ -1,8 +1,9 @@
 // `gregor topic create|list|describe|delete|alter`.
 //
-// create, delete and list go through librdkafka's admin API to the brokers (the path Kafka's
-// own tools take); describe and alter ask the controller (leader epochs, ISR, configs, adding
-// partitions) and read each partition's offsets from its leader.
+// create, delete, list and alter go through librdkafka's admin API to the brokers (the path
+// Kafka's own tools take: CreateTopics, DeleteTopics, Metadata, CreatePartitions, DescribeConfigs
+// and AlterConfigs); describe asks the controller (leader epochs, ISR, configs, cleaner state)
+// and reads each partition's offsets from its leader.
 #pragma once
 
 #include <map>
@@ -21,8 +22,8 @@ namespace gregor::tools {
 struct TopicOptions {
   ClusterAddress cluster;
   std::string name;
-  int partitions = -1;          // create: 1 when not given
-  int replication_factor = -1;  // create: 1 when not given
+  int partitions = -1;          // create: the brokers' num.partitions when not given
+  int replication_factor = -1;  // create: the brokers' default.replication.factor when not given
   std::vector<std::string> configs;         // key=value
   std::vector<std::string> delete_configs;  // keys
   bool if_not_exists = false;

@@ -66,14 +66,50 @@ def main():
               "topic describe shows leader, epoch, replicas, ISR and offsets", p)
         p = run("topic", "describe", "nope", *ctl)
         check(p.returncode == 1 and "does not exist" in p.stderr, "describe of an unknown topic fails", p)
-        p = run("topic", "alter", "orders", "--partitions", "4", "--config", "retention.ms=60000", *ctl)
+        p = run("topic", "alter", "orders", "--partitions", "4", "--config", "retention.ms=60000", *boot)
         check(p.returncode == 0 and "now has 4 partitions" in p.stdout, "topic alter adds partitions and sets configs", p)
         p = run("topic", "describe", "orders", *ctl)
         check("retention.ms=60000" in p.stdout and p.stdout.count("Partition:") == 4, "alter took effect", p)
-        p = run("topic", "alter", "orders", "--partitions", "2", *ctl)
+        p = run("topic", "alter", "orders", "--partitions", "2", *boot)
         check(p.returncode == 1 and "must be larger" in p.stderr, "shrinking partitions is refused", p)
-        p = run("topic", "alter", "nope", "--config", "retention.ms=1", *ctl)
+        p = run("topic", "alter", "nope", "--config", "retention.ms=1", *boot)
         check(p.returncode == 1 and "does not exist" in p.stderr, "alter of an unknown topic fails", p)
+
+        # Without counts, a topic takes the brokers' num.partitions and default.replication.factor
+        # (CreateTopics v4, -1).
+        p = run("topic", "create", "defaults", *boot)
+        check(p.returncode == 0, "topic create without counts", p)
+        p = run("topic", "describe", "defaults", *ctl)
+        check("PartitionCount: 1" in p.stdout and "ReplicationFactor: 1" in p.stdout,
+              "the brokers' defaults (1 and 1 here)", p)
+
+        # gregor config: DescribeConfigs / AlterConfigs through librdkafka.
+        p = run("config", "describe", "--topic", "orders", *boot)
+        check(p.returncode == 0 and "Dynamic configs for topic orders are:" in p.stdout
+              and "retention.ms=60000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=60000"
+              in p.stdout and "min.insync.replicas=2" in p.stdout
+              and "segment.bytes" not in p.stdout, "config describe shows the overrides", p)
+        p = run("config", "describe", "--topic", "orders", "--all", *boot)
+        check(p.returncode == 0 and "segment.bytes=1073741824" in p.stdout
+              and "DEFAULT_CONFIG:log.segment.bytes=1073741824" in p.stdout,
+              "config describe --all shows defaults with their broker synonyms", p)
+        p = run("config", "alter", "--topic", "orders", "--add-config",
+                "segment.ms=7200000,cleanup.policy=[delete,compact]", "--delete-config", "retention.ms", *boot)
+        check(p.returncode == 0 and "Completed updating config for topic orders." in p.stdout, "config alter", p)
+        p = run("config", "describe", "--topic", "orders", *boot)
+        check("segment.ms=7200000" in p.stdout and "cleanup.policy=delete,compact" in p.stdout
+              and "retention.ms" not in p.stdout and "min.insync.replicas=2" in p.stdout,
+              "config alter set, removed and kept the other overrides", p)
+        p = run("config", "alter", "--topic", "orders", "--add-config", "retention.ms=soon", *boot)
+        check(p.returncode == 1 and "INVALID_CONFIG" in p.stderr and "retention.ms" in p.stderr,
+              "a bad value is refused naming the key", p)
+        p = run("config", "describe", "--broker", "1", *boot)
+        check(p.returncode == 0 and "Static configs for broker 1 are:" in p.stdout
+              and "node.id=1" in p.stdout, "config describe --broker", p)
+        p = run("config", "alter", "--broker", "1", "--add-config", "log.retention.ms=1", *boot)
+        check(p.returncode == 1 and "server.properties" in p.stderr, "broker configs are static: said so", p)
+        p = run("config", "describe", *boot)
+        check(p.returncode == 2 and "exactly one of --topic" in p.stderr, "config describe needs a resource", p)
 
         p = run("cluster", "describe", *ctl)
         check(p.returncode == 0 and p.stdout.count(" alive ") == 3 and "ACTIVE" in p.stdout, "cluster describe", p)
