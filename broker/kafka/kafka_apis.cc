@@ -52,6 +52,7 @@ KafkaApis::Outcome KafkaApis::HandleSimple(const kafka::RequestHeader& header) {
     case ApiKey::kCreatePartitions: return HandleCreatePartitions(header);
     case ApiKey::kDescribeCluster: return HandleDescribeCluster(header);
     case ApiKey::kDescribeLogDirs: return HandleDescribeLogDirs(header);
+    case ApiKey::kOffsetForLeaderEpoch: return HandleOffsetForLeaderEpoch(header);
     default:
       return CloseConnection(absl::StrCat("request ", kafka::ApiKeyName(header.api_key),
                                 " is not handled here"));
@@ -328,6 +329,36 @@ KafkaApis::Outcome KafkaApis::HandleListOffsets(const kafka::RequestHeader& head
     response.topics.push_back(std::move(out_topic));
   }
   return EncodeOrClose(response, version, kafka::EncodeListOffsetsResponse);
+}
+
+KafkaApis::Outcome KafkaApis::HandleOffsetForLeaderEpoch(const kafka::RequestHeader& header) {
+  auto request = kafka::DecodeOffsetForLeaderEpochRequest(header.body, header.api_version);
+  if (!request.ok()) return CloseConnection(std::string(request.status().message()));
+  // Consumers and followers ask the leader; debugging tools (-2) may ask any replica.
+  const bool leader_only = request->replica_id != -2;
+  kafka::OffsetForLeaderEpochResponse response;
+  for (const auto& topic : request->topics) {
+    kafka::OffsetForLeaderTopicResult out_topic;
+    out_topic.topic = topic.topic;
+    for (const auto& p : topic.partitions) {
+      kafka::OffsetForLeaderEpochPartitionResult out;
+      out.partition = p.partition;
+      auto partition = replicas_->GetPartition({topic.topic, p.partition});
+      if (partition == nullptr) {
+        out.error_code = NotHostedError(topic.topic, p.partition);
+      } else if (KafkaErrorCode e = partition->CheckLeaderEpochAsLeader(p.current_leader_epoch);
+                 e != KafkaErrorCode::kNone && (leader_only || e != KafkaErrorCode::kNotLeaderOrFollower)) {
+        out.error_code = e;
+      } else {
+        storage::EpochEndOffset end = partition->log()->EndOffsetForEpoch(LeaderEpoch(p.leader_epoch));
+        out.leader_epoch = end.epoch;
+        out.end_offset = end.end_offset;
+      }
+      out_topic.partitions.push_back(out);
+    }
+    response.topics.push_back(std::move(out_topic));
+  }
+  return EncodeOrClose(response, header.api_version, kafka::EncodeOffsetForLeaderEpochResponse);
 }
 
 KafkaApis::Outcome KafkaApis::HandleCreateTopics(const kafka::RequestHeader& header) {

@@ -112,6 +112,7 @@ class KafkaApis {
  private:
   Outcome HandleApiVersions(const kafka::RequestHeader& header);
   Outcome HandleListOffsets(const kafka::RequestHeader& header);
+  Outcome HandleOffsetForLeaderEpoch(const kafka::RequestHeader& header);
   Outcome HandleCreateTopics(const kafka::RequestHeader& header);
   Outcome HandleDeleteTopics(const kafka::RequestHeader& header);
   // kafka_admin.cc

@@ -1,8 +1,10 @@
-// Fetch v4-11 for consumers (KafkaApis, kafka_apis.h). Followers replicate over their own
+// Fetch v4-12 for consumers (KafkaApis, kafka_apis.h). Followers replicate over their own
 // protocol (broker/replication/). v5+ answers the log start offset, v7+ may use an incremental
 // fetch session (fetch_sessions.h) and has a top-level error, v9+ checks the consumer's leader
 // epoch (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH, KIP-320), v10+ may read zstd, v11 carries
-// the consumer's rack and a preferred read replica (-1: the leader).
+// the consumer's rack and a preferred read replica (-1: the leader), v12 is flexible: the
+// consumer's last fetched epoch, answered with where its log diverges, and the current leader
+// with a leadership error.
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -19,7 +21,7 @@ FetchSessionCache::Request SessionRequest(const kafka::FetchRequest& request) {
   for (const auto& t : request.topics) {
     for (const auto& p : t.partitions) {
       out.partitions.push_back({{t.topic, p.partition}, p.fetch_offset, p.partition_max_bytes,
-                                p.current_leader_epoch, /*last_fetched_epoch=*/-1});
+                                p.current_leader_epoch, p.last_fetched_epoch});
     }
   }
   for (const auto& t : request.forgotten_topics_data) {
@@ -76,6 +78,12 @@ void KafkaApis::FillFetch(FetchState& state) {
       auto result = partition->ReadAsLeader(consumer);
       if (!result.ok()) {
         out.error_code = ToKafkaErrorCode(result.status());
+        if (out.error_code == KafkaErrorCode::kNotLeaderOrFollower ||
+            out.error_code == KafkaErrorCode::kFencedLeaderEpoch) {
+          if (const auto* ps = image->FindPartition(read.key.topic, read.key.partition)) {
+            out.current_leader = kafka::FetchCurrentLeader{ps->leader, ps->leader_epoch};  // v12+
+          }
+        }
         if (out.error_code == KafkaErrorCode::kOffsetOutOfRange) {
           PartitionOffsets o = partition->Offsets();
           out.high_watermark = o.high_watermark.value();
@@ -83,6 +91,10 @@ void KafkaApis::FillFetch(FetchState& state) {
           out.log_start_offset = o.log_start_offset.value();
         }
       } else {
+        if (result->diverging) {  // v12+: truncate to here first
+          out.diverging_epoch =
+              kafka::FetchDivergingEpoch{result->diverging->epoch, result->diverging->end_offset};
+        }
         out.high_watermark = result->offsets.high_watermark.value();
         out.last_stable_offset = result->offsets.high_watermark.value();  // no transactions
         out.log_start_offset = result->offsets.log_start_offset.value();
@@ -110,7 +122,7 @@ KafkaApis::Outcome KafkaApis::FinishFetch(FetchState& state) {
     std::vector<FetchSessionAnswer> answers;
     for (const kafka::FetchResponsePartition& r : state.results) {
       answers.push_back({!r.records.empty(), r.error_code != KafkaErrorCode::kNone,
-                         /*diverging=*/false, r.high_watermark, r.log_start_offset});
+                         r.diverging_epoch.has_value(), r.high_watermark, r.log_start_offset});
     }
     std::vector<bool> send(state.results.size(), true);
     const int64_t now_ms = clock_->SteadyMs();

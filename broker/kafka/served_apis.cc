@@ -12,7 +12,7 @@ constexpr ServedApi kServed[] = {
     // when Produce v0 is advertised. v0-2 carry message formats 0/1, which Gregor does not
     // store; such a request closes the connection.
     {ApiKey::kProduce, 0, 3, 9},
-    {ApiKey::kFetch, 4, 4, 11},        // v4: the first that requires magic 2
+    {ApiKey::kFetch, 4, 4, 12},        // v4: the first that requires magic 2
     {ApiKey::kListOffsets, 1, 1, 7},   // librdkafka's OffsetTime feature needs 1
     {ApiKey::kMetadata, 0, 0, 12},
     // The group APIs: the non-flexible versions of consumer-groups.md §1.2 "Phase B" (static
@@ -30,6 +30,7 @@ constexpr ServedApi kServed[] = {
     {ApiKey::kCreateTopics, 0, 0, 7},
     {ApiKey::kDeleteTopics, 0, 0, 6},
     {ApiKey::kDeleteRecords, 0, 0, 2},
+    {ApiKey::kOffsetForLeaderEpoch, 0, 0, 4},
     {ApiKey::kDescribeConfigs, 0, 0, 4},
     {ApiKey::kAlterConfigs, 0, 0, 2},
     {ApiKey::kDescribeLogDirs, 0, 0, 4},

@@ -25,7 +25,7 @@ TEST(ServedApisTest, AdvertisedTableIsExactlyTheRecommendedOne) {
   // range is load-bearing: see §1.2/§6 of both.
   EXPECT_THAT(Advertised(),
               ElementsAre(ApiVersionRange{ApiKey::kProduce, 0, 9},
-                          ApiVersionRange{ApiKey::kFetch, 4, 11},
+                          ApiVersionRange{ApiKey::kFetch, 4, 12},
                           ApiVersionRange{ApiKey::kListOffsets, 1, 7},
                           ApiVersionRange{ApiKey::kMetadata, 0, 12},
                           ApiVersionRange{ApiKey::kOffsetCommit, 2, 7},
@@ -41,6 +41,7 @@ TEST(ServedApisTest, AdvertisedTableIsExactlyTheRecommendedOne) {
                           ApiVersionRange{ApiKey::kCreateTopics, 0, 7},
                           ApiVersionRange{ApiKey::kDeleteTopics, 0, 6},
                           ApiVersionRange{ApiKey::kDeleteRecords, 0, 2},
+                          ApiVersionRange{ApiKey::kOffsetForLeaderEpoch, 0, 4},
                           ApiVersionRange{ApiKey::kDescribeConfigs, 0, 4},
                           ApiVersionRange{ApiKey::kAlterConfigs, 0, 2},
                           ApiVersionRange{ApiKey::kDescribeLogDirs, 0, 4},
@@ -61,14 +62,15 @@ TEST(ServedApisTest, TheFlexibleVersionsAdvertisedAreTheImplementedOnes) {
   }
   using F = std::pair<ApiKey, int16_t>;
   EXPECT_THAT(flexible,
-              ElementsAre(F{ApiKey::kProduce, 9}, F{ApiKey::kListOffsets, 6},
+              ElementsAre(F{ApiKey::kProduce, 9}, F{ApiKey::kFetch, 12}, F{ApiKey::kListOffsets, 6},
                           F{ApiKey::kListOffsets, 7}, F{ApiKey::kMetadata, 9},
                           F{ApiKey::kMetadata, 10}, F{ApiKey::kMetadata, 11},
                           F{ApiKey::kMetadata, 12}, F{ApiKey::kApiVersions, 3},
                           F{ApiKey::kCreateTopics, 5}, F{ApiKey::kCreateTopics, 6},
                           F{ApiKey::kCreateTopics, 7}, F{ApiKey::kDeleteTopics, 4},
                           F{ApiKey::kDeleteTopics, 5}, F{ApiKey::kDeleteTopics, 6},
-                          F{ApiKey::kDeleteRecords, 2}, F{ApiKey::kDescribeConfigs, 4},
+                          F{ApiKey::kDeleteRecords, 2}, F{ApiKey::kOffsetForLeaderEpoch, 4},
+                          F{ApiKey::kDescribeConfigs, 4},
                           F{ApiKey::kAlterConfigs, 2}, F{ApiKey::kDescribeLogDirs, 2},
                           F{ApiKey::kDescribeLogDirs, 3}, F{ApiKey::kDescribeLogDirs, 4},
                           F{ApiKey::kCreatePartitions, 2}, F{ApiKey::kCreatePartitions, 3},
@@ -81,9 +83,9 @@ TEST(ServedApisTest, ServedVersions) {
   for (int16_t v = 0; v <= 2; ++v) EXPECT_FALSE(IsServed(ApiKey::kProduce, v));
   for (int16_t v = 3; v <= 9; ++v) EXPECT_TRUE(IsServed(ApiKey::kProduce, v));
   EXPECT_FALSE(IsServed(ApiKey::kProduce, 10));
-  for (int16_t v = 4; v <= 11; ++v) EXPECT_TRUE(IsServed(ApiKey::kFetch, v));
+  for (int16_t v = 4; v <= 12; ++v) EXPECT_TRUE(IsServed(ApiKey::kFetch, v));
   EXPECT_FALSE(IsServed(ApiKey::kFetch, 3));   // may carry message formats 0/1
-  EXPECT_FALSE(IsServed(ApiKey::kFetch, 12));
+  EXPECT_FALSE(IsServed(ApiKey::kFetch, 13));  // topic ids instead of names
   for (int16_t v = 1; v <= 7; ++v) EXPECT_TRUE(IsServed(ApiKey::kListOffsets, v));
   EXPECT_FALSE(IsServed(ApiKey::kListOffsets, 0));
   EXPECT_FALSE(IsServed(ApiKey::kListOffsets, 8));

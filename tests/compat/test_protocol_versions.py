@@ -315,3 +315,82 @@ def test_a_malformed_request_of_every_advertised_version_closes_only_its_connect
     resp = metadata(port, 12, None)
     assert sorted(b["node_id"] for b in resp["brokers"]) == sorted(cluster.brokers)
     assert all(b.running() for b in cluster.brokers.values())
+
+
+def test_a_truncated_log_is_detected_by_epoch_kip_320(cluster):
+    """What a KIP-320 consumer (the Java client; librdkafka 2.0.2 has no KIP-320) sees after an
+    unclean failover: records it read from the old leader are gone from the new one's log. Fetch
+    v12 with its last fetched epoch answers where its log diverges, and OffsetForLeaderEpoch gives
+    the end of that epoch, so the consumer can reset instead of silently skipping."""
+    topic = unique_topic("kip320")
+    create(cluster, topic, assignments=[[1, 2, 3]],
+           configs={"unclean.leader.election.enable": "true", "min.insync.replicas": "1"})
+    with RawConnection(cluster.broker(1).kafka_port) as c:
+        assert produce(c, topic, 0, batch([b"a%d" % i for i in range(5)]))["error_code"] == 0
+    deadline = time.monotonic() + 30
+    while cluster.list_offset(topic, 0) != 5:  # every replica has 0..4
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    cluster.stop_broker(2)
+    cluster.stop_broker(3)
+    try:
+        with RawConnection(cluster.broker(1).kafka_port) as c:
+            deadline = time.monotonic() + 30
+            while True:  # broker 1 alone in the ISR: acks=all succeeds with min.insync.replicas=1
+                p = produce(c, topic, 0, batch([b"b%d" % i for i in range(5)]))
+                if p["error_code"] == 0:
+                    break
+                assert time.monotonic() < deadline, p
+                time.sleep(0.1)
+            # The consumer reads to the end, 10, in epoch 0.
+            read = by_partition(c.call("Fetch", 12, fetch_body([(topic, [(0, 0, 0)])])))[(topic, 0)]
+            assert read["high_watermark"] == 10
+        cluster.kill_broker(1)
+        cluster.start_broker(2)
+        cluster.start_broker(3)
+        deadline = time.monotonic() + 60
+        while True:  # an unclean election: 2 or 3 leads, in a new epoch, its log ends at 5
+            try:
+                leader, epoch = partition_state(cluster, topic)
+            except Exception:
+                leader, epoch = -1, -1
+            if leader in (2, 3):
+                break
+            assert time.monotonic() < deadline, "no unclean election"
+            time.sleep(0.2)
+        assert epoch >= 1
+        with RawConnection(cluster.broker(leader).kafka_port) as c:
+            deadline = time.monotonic() + 30
+            while produce(c, topic, 0, batch([b"c%d" % i for i in range(3)]))["error_code"] != 0:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            body = fetch_body([(topic, [(0, 10, epoch)])])
+            body["topics"][0]["partitions"][0]["last_fetched_epoch"] = 0
+            part = by_partition(c.call("Fetch", 12, body))[(topic, 0)]
+            assert part["error_code"] == 0 and part["records"] == ""
+            assert part["diverging_epoch"] == {"epoch": 0, "end_offset": 5}
+            # A position inside what survived (offset 3, epoch 0): read on, no divergence.
+            body = fetch_body([(topic, [(0, 3, epoch)])])
+            body["topics"][0]["partitions"][0]["last_fetched_epoch"] = 0
+            part = by_partition(c.call("Fetch", 12, body))[(topic, 0)]
+            assert part["diverging_epoch"] is None and part["records"]
+            # OffsetForLeaderEpoch: epoch 0 ends at 5 here; the current epoch at the log end.
+            resp = c.call("OffsetForLeaderEpoch", 4, {"replica_id": -1, "topics": [
+                {"topic": topic, "partitions": [
+                    {"partition": 0, "current_leader_epoch": epoch, "leader_epoch": 0},
+                    {"partition": 0, "current_leader_epoch": epoch, "leader_epoch": epoch},
+                    {"partition": 0, "current_leader_epoch": epoch - 1, "leader_epoch": 0}]}]})
+            old, current, fenced = resp["topics"][0]["partitions"]
+            assert (old["error_code"], old["leader_epoch"], old["end_offset"]) == (0, 0, 5)
+            assert (current["error_code"], current["leader_epoch"], current["end_offset"]) == (0, epoch, 8)
+            assert fenced["error_code"] == FENCED_LEADER_EPOCH
+            for version in range(0, 4):
+                resp = c.call("OffsetForLeaderEpoch", version, {"replica_id": -1, "topics": [
+                    {"topic": topic, "partitions": [
+                        {"partition": 0, "current_leader_epoch": -1, "leader_epoch": 0}]}]})
+                (r,) = resp["topics"][0]["partitions"]
+                assert (r["error_code"], r["end_offset"]) == (0, 5)
+    finally:
+        for b in (1, 2, 3):
+            if not cluster.brokers[b].running():
+                cluster.start_broker(b)

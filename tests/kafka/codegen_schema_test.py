@@ -42,6 +42,8 @@ BAD = [
     ("unknown api", GOOD.replace("api Metadata", "api Metadata2"),
      ["metadata.api:1", "not in api_keys.txt"]),
     ("no response", GOOD.split("response")[0], ["want an api line, a request and a response"]),
+    ("untagged struct field", GOOD + "  leader  Leader versions=9+\n    id  int32\n",
+     ["metadata.api:8", "a struct field must be tagged"]),
 ]
 
 

@@ -90,6 +90,9 @@ absl::Status DecodeRequest(ApiKey key, int16_t version, std::string_view body) {
       return DecodeAndReencode(DecodeDeleteGroupsRequest, EncodeDeleteGroupsRequest, body, version);
     case ApiKey::kDeleteRecords:
       return DecodeAndReencode(DecodeDeleteRecordsRequest, EncodeDeleteRecordsRequest, body, version);
+    case ApiKey::kOffsetForLeaderEpoch:
+      return DecodeAndReencode(DecodeOffsetForLeaderEpochRequest, EncodeOffsetForLeaderEpochRequest, body,
+                               version);
     case ApiKey::kDescribeLogDirs:
       return DecodeAndReencode(DecodeDescribeLogDirsRequest, EncodeDescribeLogDirsRequest, body, version);
     case ApiKey::kDescribeConfigs:
@@ -155,6 +158,9 @@ absl::Status DecodeResponse(ApiKey key, int16_t version, std::string_view body) 
                                version);
     case ApiKey::kDeleteRecords:
       return DecodeAndReencode(DecodeDeleteRecordsResponse, EncodeDeleteRecordsResponse, body, version);
+    case ApiKey::kOffsetForLeaderEpoch:
+      return DecodeAndReencode(DecodeOffsetForLeaderEpochResponse, EncodeOffsetForLeaderEpochResponse, body,
+                               version);
     case ApiKey::kDescribeLogDirs:
       return DecodeAndReencode(DecodeDescribeLogDirsResponse, EncodeDescribeLogDirsResponse, body, version);
     case ApiKey::kDescribeConfigs:
@@ -396,6 +402,21 @@ std::vector<Sample> RequestSamples() {
     samples.push_back(RequestSample(ApiKey::kDescribeCluster, v, EncodeDescribeClusterRequest,
                                     DescribeClusterRequest{true, 1}));
   }
+  for (int16_t v = 0; v <= 4; ++v) {
+    OffsetForLeaderEpochRequest epochs;
+    epochs.replica_id = -1;
+    epochs.topics.push_back({"t", {{0, 3, 2}, {1, -1, 0}}});
+    samples.push_back(RequestSample(ApiKey::kOffsetForLeaderEpoch, v,
+                                    EncodeOffsetForLeaderEpochRequest, epochs));
+  }
+  {
+    FetchRequest v12;
+    v12.max_wait_ms = 500;
+    v12.cluster_id = "c";
+    v12.topics.push_back({"t", {}});
+    v12.topics[0].partitions.emplace_back().last_fetched_epoch = 3;
+    samples.push_back(RequestSample(ApiKey::kFetch, 12, EncodeFetchRequest, v12));
+  }
   for (int16_t v = 0; v <= 2; ++v) {
     DeleteRecordsRequest del;
     del.topics.push_back({"t", {{0, 10}, {1, -1}}});
@@ -448,6 +469,10 @@ std::vector<Sample> ResponseSamples() {
   p.records.emplace_back(FakeRecords());
   fetch.responses = {{"t", {p, FetchResponsePartition{}}}};
   samples.push_back(ResponseSample(ApiKey::kFetch, 4, EncodeFetchResponse, fetch));
+  p.diverging_epoch = FetchDivergingEpoch{2, 40};
+  p.current_leader = FetchCurrentLeader{1, 3};
+  fetch.responses = {{"t", {p, FetchResponsePartition{}}}};
+  samples.push_back(ResponseSample(ApiKey::kFetch, 12, EncodeFetchResponse, fetch));
   ListOffsetsResponse list;
   list.topics = {{"t", {{0, KafkaErrorCode::kNone, -1, 10}}}};
   samples.push_back(ResponseSample(ApiKey::kListOffsets, 1, EncodeListOffsetsResponse, list));

@@ -17,8 +17,15 @@ def snake(name):
 # ---------------------------------------------------------------------------------------------
 # Field facts
 
+def is_struct_field(f):
+    """A (tagged) field holding one struct: std::optional, written only when present."""
+    return f.struct is not None and not f.is_array
+
+
 def is_optional(f):
     """Whether the C++ member is std::optional (records are always an optional view)."""
+    if is_struct_field(f):
+        return True
     return f.type != "records" and f.nullable is not None and "null_as_empty" not in f.attrs
 
 
@@ -31,6 +38,8 @@ def elem_cpp(t):
 def cpp_type(f):
     if f.is_array:
         t = f"std::vector<{f.struct.name if f.struct else elem_cpp(f.element)}>"
+    elif is_struct_field(f):
+        t = f.struct.name
     elif f.type == "records":
         return "std::optional<std::string_view>"
     elif f.type == "chunked_records":
@@ -215,6 +224,8 @@ def emit_read_field(e, api, f, prefix, ind, rd="r"):
         if is_optional(f):
             e("}", ind + 1)
         e("}", ind)
+    elif is_struct_field(f):
+        e(f"Read{f.struct.name}({rd}, version, flexible, {target}.emplace());", ind)
     elif f.type == "records":
         e(f'{target} = codec::ReadRecords({rd}, flexible, {nn}, "{path}");', ind)
     elif f.type == "chunked_records":
@@ -250,6 +261,8 @@ def emit_write_field(e, api, f, prefix, ind, wr="w"):
         e("}", ind)
         if is_optional(f):
             e("}", ind - 1)
+    elif is_struct_field(f):
+        e(f"Write{f.struct.name}({wr}, version, flexible, *{value});", ind)
     elif f.type == "records":
         e(f'codec::WriteRecords({wr}, flexible, {nn}, {value}, "{path}");', ind)
     elif f.type == "chunked_records":
@@ -262,12 +275,14 @@ def emit_struct_codec(e, api, struct, prefix, tags_name, done):
     """ReadX / WriteX for `struct` and (first) the structs of its array fields."""
     for f in struct.fields:
         if f.struct is not None:
-            emit_struct_codec(e, api, f.struct, f"{f.name}[].", f"{f.name}[] tagged fields", done)
+            mark = "[]" if f.is_array else ""
+            emit_struct_codec(e, api, f.struct, f"{f.name}{mark}.", f"{f.name}{mark} tagged fields",
+                              done)
     if struct.name in done:
         return
     done.add(struct.name)
     for f in struct.fields:
-        if f.struct is not None and not min_expr(api, f).isdigit():
+        if f.struct is not None and f.is_array and not min_expr(api, f).isdigit():
             present = f.versions.intersect(api.versions)
             values = ", ".join(str(min_bytes(api, f.struct, v))
                                for v in range(present.low, present.high + 1))

@@ -72,6 +72,8 @@ def emit_struct(e, api, struct, done):
             e(f'j["{f.name}"] = std::move(a);', 2)
             if is_optional(f):
                 e("}", 2)
+        elif f.struct is not None:
+            e(f'j["{f.name}"] = {v}.has_value() ? ToJson(*{v}, version) : Json(nullptr);', 2)
         elif f.type == "records":
             e(f'j["{f.name}"] = {v}.has_value() ? Json(HexOf(*{v})) : Json(nullptr);', 2)
         elif f.type == "chunked_records":
@@ -109,6 +111,8 @@ def emit_struct(e, api, struct, done):
             e("}", ind)
             if is_optional(f):
                 e("}", 2)
+        elif f.struct is not None:
+            e(f"if (v.is_null()) out.{f.name}.reset(); else FromJson(v, out.{f.name}.emplace());", 2)
         elif f.type == "records":
             e(f"out.{f.name} = RecordsFromJson(v);", 2)
         elif f.type == "chunked_records":

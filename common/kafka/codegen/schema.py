@@ -197,6 +197,9 @@ def read_api(path, api_keys):
         if fld.is_array and fld.element not in PRIMITIVES and fld.element not in VARIABLE:
             fld.struct = Struct(fld.element, where)
             stack.append((indent, fld.struct))
+        elif not fld.is_array and fld.type[:1].isupper():
+            fld.struct = Struct(fld.type, where)  # a struct field (tagged only)
+            stack.append((indent, fld.struct))
     if api is None or len(api.messages) != 2:
         raise SchemaError(f"{path}: want an api line, a request and a response")
     for m in api.messages:
@@ -210,8 +213,11 @@ def _check_struct(api, struct):
         base = f.element if f.is_array else f.type
         if f.struct is None and base not in PRIMITIVES and base not in VARIABLE:
             raise SchemaError(f"{f.where}: unknown type '{f.type}'")
-        if f.is_array and f.struct is not None and not f.struct.fields:
+        if f.struct is not None and not f.struct.fields:
             raise SchemaError(f"{f.where}: struct {f.struct.name} has no fields")
+        if f.struct is not None and not f.is_array and "tag" not in f.attrs:
+            raise SchemaError(f"{f.where}: a struct field must be tagged (tag=N); untagged "
+                              f"structs are not supported")
         if base in ("records", "chunked_records") and f.is_array:
             raise SchemaError(f"{f.where}: arrays of records are not a Kafka type")
         f.versions = Versions.parse(f.attrs.get("versions", "0+"), f.where)
