@@ -22,7 +22,13 @@ const ConfigSchema& BrokerConfigSchema() {
         .List("log.dir", std::nullopt, "Alias of log.dirs.")
         .String("controller.quorum.voters", std::nullopt,
                 "The controller quorum: id@host:port entries, comma-separated.")
-        .String("broker.rack", "", "Rack of this broker (informational).")
+        .String("broker.rack", "",
+                "Rack of this broker: replicas of a partition are spread over racks, and consumers "
+                "with client.rack may read from a replica in their rack (replica.selector.class).")
+        .String("replica.selector.class", "",
+                "Which replica a consumer should read from (KIP-392): empty for the leader, or "
+                "org.apache.kafka.common.replica.RackAwareReplicaSelector for an in-sync replica "
+                "in the consumer's client.rack.")
         .Int("num.partitions", "1", "Partitions of auto-created topics.", 1, 100000)
         .Int("default.replication.factor", "1", "Replication factor of auto-created topics.", 1, 32767)
         .Bool("auto.create.topics.enable", "true",
@@ -187,6 +193,14 @@ absl::StatusOr<BrokerConfig> LoadBrokerConfig(const std::string& path,
   if (!voters.ok()) return voters.status();
   b.controller_voters = *voters;
   b.rack = c.GetString("broker.rack");
+  const std::string selector = c.GetString("replica.selector.class");
+  if (selector == "org.apache.kafka.common.replica.RackAwareReplicaSelector") {
+    b.rack_aware_replica_selector = true;
+  } else if (!selector.empty() && selector != "org.apache.kafka.common.replica.LeaderSelector") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "replica.selector.class '", selector, "' is not supported: leave it empty (the leader) or "
+        "set org.apache.kafka.common.replica.RackAwareReplicaSelector"));
+  }
   b.num_partitions = c.GetInt("num.partitions");
   b.default_replication_factor = static_cast<int16_t>(c.GetInt("default.replication.factor"));
   b.auto_create_topics = c.GetBool("auto.create.topics.enable");

@@ -37,6 +37,7 @@ struct BrokerConfig {
   std::vector<std::string> log_dirs;         // log.dirs (or log.dir)
   std::map<int32_t, std::string> controller_voters;  // controller.quorum.voters
   std::string rack;                          // broker.rack
+  bool rack_aware_replica_selector = false;  // replica.selector.class=...RackAwareReplicaSelector
 
   int32_t num_partitions = 1;                // num.partitions (auto-created topics)
   int16_t default_replication_factor = 1;    // default.replication.factor

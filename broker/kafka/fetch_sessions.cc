@@ -100,7 +100,7 @@ std::vector<bool> FetchSessionCache::SelectIncremental(const Context& context,
     if (found == session.index.end()) continue;  // forgotten meanwhile
     Cached& cached = *found->second;
     const FetchSessionAnswer& a = answers[i];
-    send[i] = a.has_records || a.has_error || a.diverging ||
+    send[i] = a.has_records || a.has_error || a.diverging || a.preferred_replica ||
               a.high_watermark != cached.high_watermark ||
               a.log_start_offset != cached.log_start_offset;
     // An error clears what was sent, so the partition is sent again once the error is gone.

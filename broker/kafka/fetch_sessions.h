@@ -60,6 +60,7 @@ struct FetchSessionAnswer {
   bool diverging = false;
   int64_t high_watermark = -1;
   int64_t log_start_offset = -1;
+  bool preferred_replica = false;  // names a replica to read from instead (KIP-392)
 };
 
 class FetchSessionCache {

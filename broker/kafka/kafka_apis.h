@@ -148,6 +148,12 @@ class KafkaApis {
   static constexpr int32_t kTopicOperations = 0b1101'1111'1000;
   static constexpr int32_t kClusterOperations = 0b1'1111'1010'0000;
   void FillFetch(FetchState& state);
+  // KIP-392: the replica a consumer should read `read` from instead of this leader, if any.
+  std::optional<int32_t> PreferredReplica(const FetchState& state, const Partition& partition,
+                                          const FetchSessionRead& read,
+                                          const metadata::MetadataImage& image) const;
+  // Logs, once per partition and client rack, that this follower serves consumers.
+  void NoteFollowerRead(const FetchSessionKey& key, const std::string& client_rack);
   // The error for a partition this broker does not host: NOT_LEADER_OR_FOLLOWER if it exists.
   KafkaErrorCode NotHostedError(const std::string& topic, int32_t partition) const;
   // Asks the controller, in the background, to create `topics` with broker defaults
@@ -162,6 +168,8 @@ class KafkaApis {
   Clock* const clock_;
   BackgroundRunner background_;
   FetchSessionCache fetch_sessions_;
+  absl::Mutex follower_reads_mu_;
+  std::set<std::string> follower_reads_ ABSL_GUARDED_BY(follower_reads_mu_);
   absl::Mutex auto_create_mu_;
   std::set<std::string> auto_creating_ ABSL_GUARDED_BY(auto_create_mu_);
 };

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/kafka/kafka_apis.h"
 #include "common/errors.h"
+#include "common/logging.h"
 
 namespace gregor::broker {
 namespace {
@@ -31,6 +32,34 @@ FetchSessionCache::Request SessionRequest(const kafka::FetchRequest& request) {
 }
 
 }  // namespace
+
+std::optional<int32_t> KafkaApis::PreferredReplica(const FetchState& state,
+                                                   const Partition& partition,
+                                                   const FetchSessionRead& read,
+                                                   const metadata::MetadataImage& image) const {
+  if (!config_.rack_aware_replica_selector || state.version < 11 || state.request.rack_id.empty()) {
+    return std::nullopt;
+  }
+  auto rack_of = [&image](int32_t broker) {
+    const metadata::BrokerRegistration* b = image.FindBroker(broker);
+    return b == nullptr ? std::string() : b->rack;
+  };
+  auto alive = [&image](int32_t broker) {
+    const metadata::BrokerRegistration* b = image.FindBroker(broker);
+    return b != nullptr && b->usable();
+  };
+  return partition.PreferredReadReplica(state.request.rack_id, read.fetch_offset, rack_of, alive);
+}
+
+void KafkaApis::NoteFollowerRead(const FetchSessionKey& key, const std::string& client_rack) {
+  absl::MutexLock lock(&follower_reads_mu_);
+  if (follower_reads_.size() >= 10000 ||
+      !follower_reads_.insert(absl::StrCat(key.topic, "-", key.partition, "|", client_rack)).second) {
+    return;
+  }
+  Logger("kafka")->info("serving consumer fetches of {}-{} as a follower (client rack '{}')",
+                        key.topic, key.partition, client_rack);
+}
 
 absl::StatusOr<KafkaApis::FetchState> KafkaApis::ReadFetch(const kafka::RequestHeader& header) {
   auto request = kafka::DecodeFetchRequest(header.body, header.api_version);
@@ -66,6 +95,13 @@ void KafkaApis::FillFetch(FetchState& state) {
                topic->configs.at("compression.type") == "zstd") {
       // Kafka's rule: a zstd topic cannot be read before Fetch v10 (KIP-110).
       out.error_code = KafkaErrorCode::kUnsupportedCompressionType;
+    } else if (std::optional<int32_t> preferred = PreferredReplica(state, *partition, read, *image)) {
+      // KIP-392: read from this replica in your rack instead (no records from the leader).
+      PartitionOffsets o = partition->Offsets();
+      out.preferred_read_replica = *preferred;
+      out.high_watermark = o.high_watermark.value();
+      out.last_stable_offset = o.high_watermark.value();
+      out.log_start_offset = o.log_start_offset.value();
     } else {
       FetchReadLimit limit = FetchReadLimitFor(read.max_bytes, budget,
                                                /*nothing_read_yet=*/state.bytes == 0);
@@ -75,7 +111,8 @@ void KafkaApis::FillFetch(FetchState& state) {
       consumer.min_one_batch = limit.min_one_batch;
       consumer.current_leader_epoch = read.current_leader_epoch;
       consumer.last_fetched_epoch = read.last_fetched_epoch;
-      auto result = partition->ReadAsLeader(consumer);
+      consumer.follower_may_serve = state.version >= 11;  // KIP-392 consumers may read here
+      auto result = partition->ReadForConsumer(consumer);
       if (!result.ok()) {
         out.error_code = ToKafkaErrorCode(result.status());
         if (out.error_code == KafkaErrorCode::kNotLeaderOrFollower ||
@@ -95,6 +132,7 @@ void KafkaApis::FillFetch(FetchState& state) {
           out.diverging_epoch =
               kafka::FetchDivergingEpoch{result->diverging->epoch, result->diverging->end_offset};
         }
+        if (result->as_follower) NoteFollowerRead(read.key, state.request.rack_id);
         out.high_watermark = result->offsets.high_watermark.value();
         out.last_stable_offset = result->offsets.high_watermark.value();  // no transactions
         out.log_start_offset = result->offsets.log_start_offset.value();
@@ -122,7 +160,8 @@ KafkaApis::Outcome KafkaApis::FinishFetch(FetchState& state) {
     std::vector<FetchSessionAnswer> answers;
     for (const kafka::FetchResponsePartition& r : state.results) {
       answers.push_back({!r.records.empty(), r.error_code != KafkaErrorCode::kNone,
-                         r.diverging_epoch.has_value(), r.high_watermark, r.log_start_offset});
+                         r.diverging_epoch.has_value(), r.high_watermark, r.log_start_offset,
+                         r.preferred_read_replica >= 0});
     }
     std::vector<bool> send(state.results.size(), true);
     const int64_t now_ms = clock_->SteadyMs();

@@ -155,13 +155,51 @@ KafkaErrorCode Partition::CheckLeaderEpochAsLeader(int32_t current_leader_epoch)
   return KafkaErrorCode::kNone;
 }
 
-absl::StatusOr<Partition::ReadResult> Partition::ReadAsLeader(const ConsumerRead& read) const {
-  if (KafkaErrorCode error = CheckLeaderEpochAsLeader(read.current_leader_epoch);
-      error != KafkaErrorCode::kNone) {
-    return KafkaError(error, absl::StrCat("broker ", local_broker_, " cannot serve ", tp_.DirName(),
-                                          " at leader epoch ", read.current_leader_epoch));
+std::optional<int32_t> Partition::PreferredReadReplica(
+    const std::string& client_rack, int64_t fetch_offset,
+    const std::function<std::string(int32_t)>& rack_of,
+    const std::function<bool(int32_t)>& alive) const {
+  absl::MutexLock lock(&mu_);
+  if (!have_state_ || state_.leader != local_broker_ || client_rack.empty()) return std::nullopt;
+  if (rack_of(local_broker_) == client_rack) return std::nullopt;
+  std::optional<int32_t> best;
+  int64_t best_leo = -1;
+  for (int32_t r : state_.isr) {
+    if (r == local_broker_ || rack_of(r) != client_rack || !alive(r)) continue;
+    const int64_t leo = leader_.FollowerLogEndOffset(r);
+    if (leo < fetch_offset || leo <= best_leo) continue;
+    best = r;
+    best_leo = leo;
   }
+  return best;
+}
+
+absl::StatusOr<Partition::ReadResult> Partition::ReadForConsumer(const ConsumerRead& read) const {
   ReadResult result;
+  {
+    absl::MutexLock lock(&mu_);
+    if (have_state_ && read.current_leader_epoch >= 0) {
+      if (read.current_leader_epoch < state_.leader_epoch) {
+        return KafkaError(KafkaErrorCode::kFencedLeaderEpoch,
+                          absl::StrCat(tp_.DirName(), " is at leader epoch ", state_.leader_epoch,
+                                       ", not ", read.current_leader_epoch));
+      }
+      if (read.current_leader_epoch > state_.leader_epoch) {
+        return KafkaError(KafkaErrorCode::kUnknownLeaderEpoch,
+                          absl::StrCat("broker ", local_broker_, " knows ", tp_.DirName(),
+                                       " only up to leader epoch ", state_.leader_epoch));
+      }
+    }
+    const bool leads = have_state_ && state_.leader == local_broker_;
+    const bool in_sync_follower = have_state_ && !leads && read.follower_may_serve &&
+                                  state_.IsReplica(local_broker_) && state_.InIsr(local_broker_);
+    if (!leads && !in_sync_follower) {
+      return KafkaError(KafkaErrorCode::kNotLeaderOrFollower,
+                        absl::StrCat("broker ", local_broker_, " cannot serve ", tp_.DirName(),
+                                     " to consumers"));
+    }
+    result.as_follower = !leads;
+  }
   result.offsets = Offsets();
   if (read.last_fetched_epoch >= 0) {  // Kafka's Partition.readRecords
     storage::EpochEndOffset end = log_->EndOffsetForEpoch(LeaderEpoch(read.last_fetched_epoch));

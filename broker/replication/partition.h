@@ -90,12 +90,16 @@ class Partition {
 
   // For consumers: whole batches from `offset` below the high watermark (Fetch v9+ checks the
   // leader epoch; v12+ says where the consumer's log diverges when it gives its last epoch).
+  // With `follower_may_serve` (Fetch v11+, KIP-392) an in-sync follower serves too, below its
+  // own high watermark; a follower out of the ISR answers NOT_LEADER_OR_FOLLOWER, so the
+  // consumer goes back to the leader.
   struct ConsumerRead {
     Offset offset{0};
     int64_t max_bytes = 0;
     bool min_one_batch = true;
     int32_t current_leader_epoch = -1;
     int32_t last_fetched_epoch = -1;
+    bool follower_may_serve = false;
   };
   struct ReadResult {
     FileSlice records;
@@ -103,8 +107,17 @@ class Partition {
     // Set (records empty) when the consumer's last fetched epoch ends below its fetch offset
     // on this log, or the epoch is not in it: truncate to here.
     std::optional<storage::EpochEndOffset> diverging;
+    bool as_follower = false;  // served by a follower
   };
-  absl::StatusOr<ReadResult> ReadAsLeader(const ConsumerRead& read) const;
+  absl::StatusOr<ReadResult> ReadForConsumer(const ConsumerRead& read) const;
+
+  // KIP-392 (leader): the in-sync replica a consumer in `client_rack` should read from, if not
+  // the leader: one on a broker of that rack (`rack_of`) that is `alive` and has `fetch_offset`,
+  // the most caught-up if several. nullopt: read from the leader (it is in that rack, or no
+  // replica is).
+  std::optional<int32_t> PreferredReadReplica(const std::string& client_rack, int64_t fetch_offset,
+                                              const std::function<std::string(int32_t)>& rack_of,
+                                              const std::function<bool(int32_t)>& alive) const;
   PartitionOffsets Offsets() const;
 
   // DeleteRecords (leader): moves the log start offset to `offset` (-1: the high watermark).

@@ -325,7 +325,8 @@ class GregorCluster:
                     "--override", "listeners=PLAINTEXT://127.0.0.1:%d" % kport,
                     "--override", "replication.listener=127.0.0.1:%d" % rport]
             for k, v in self.broker_overrides.items():
-                argv += ["--override", "%s=%s" % (k, v)]
+                # "{id}" in a value is the broker's node id ("broker.rack": "rack-{id}").
+                argv += ["--override", "%s=%s" % (k, str(v).replace("{id}", str(node_id)))]
             self.brokers[node_id] = Broker(node_id, kport, rport, log_dir, argv,
                                            os.path.join(self.dir, "broker-%d.log" % node_id))
         self.controller.start()

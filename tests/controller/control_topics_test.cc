@@ -444,6 +444,40 @@ TEST(ControlCreateTopicsTest, SeveralTopicsInOneRequest) {
 
 // =================================================================================================
 // Placement (PlaceReplicas)
+
+// Kafka's rack-aware assignment: every partition on as many racks as it has replicas (up to the
+// number of racks), and leaders and replicas still spread evenly over the brokers.
+TEST(ControlPlacementTest, RackAwareSpreadsReplicasOverRacks) {
+  const std::map<int32_t, std::string> racks = {{1, "a"}, {2, "a"}, {3, "b"}, {4, "b"}, {5, "c"}, {6, "c"}};
+  for (uint64_t seed : {0u, 1u, 7u, 100u}) {
+    for (int32_t rf : {2, 3, 4}) {
+      auto placement = PlaceReplicas({1, 2, 3, 4, 5, 6}, 0, 12, rf, seed, racks);
+      ASSERT_EQ(placement.size(), 12u);
+      std::map<int32_t, int> leaders, replicas;
+      for (const auto& p : placement) {
+        ASSERT_EQ(static_cast<int32_t>(p.size()), rf);
+        std::set<int32_t> distinct(p.begin(), p.end());
+        EXPECT_EQ(distinct.size(), p.size());
+        std::set<std::string> on;
+        for (int32_t b : p) on.insert(racks.at(b));
+        EXPECT_EQ(static_cast<int32_t>(on.size()), std::min(rf, 3)) << "seed " << seed << " rf " << rf;
+        ++leaders[p[0]];
+        for (int32_t b : p) ++replicas[b];
+      }
+      for (const auto& [b, n] : leaders) EXPECT_EQ(n, 2) << "leaders on " << b;
+      for (const auto& [b, n] : replicas) EXPECT_EQ(n, 2 * rf) << "replicas on " << b;
+    }
+  }
+  // One rack per broker (the test cluster of issue 13): every replica in its own rack.
+  auto three = PlaceReplicas({1, 2, 3}, 0, 3, 3, 5, {{1, "r1"}, {2, "r2"}, {3, "r3"}});
+  for (const auto& p : three) EXPECT_EQ(std::set<int32_t>(p.begin(), p.end()).size(), 3u);
+  // Uneven racks: rf 2 always spans both racks.
+  auto uneven = PlaceReplicas({1, 2, 3, 4}, 0, 8, 2, 3, {{1, "x"}, {2, "x"}, {3, "x"}, {4, "y"}});
+  for (const auto& p : uneven) EXPECT_TRUE(p[0] == 4 || p[1] == 4);
+  // Without racks (or one rack) the rack-unaware assignment, unchanged.
+  EXPECT_EQ(PlaceReplicas({1, 2, 3}, 0, 6, 2, 9, {{1, "a"}, {2, "a"}, {3, "a"}}),
+            PlaceReplicas({1, 2, 3}, 0, 6, 2, 9));
+}
 // =================================================================================================
 
 TEST(PlacementTest, DegenerateInputs) {
