@@ -100,6 +100,9 @@ std::string_view KafkaErrorName(KafkaErrorCode code) {
     case KafkaErrorCode::kPolicyViolation: return "POLICY_VIOLATION";
     case KafkaErrorCode::kKafkaStorageError: return "KAFKA_STORAGE_ERROR";
     case KafkaErrorCode::kStaleBrokerEpoch: return "STALE_BROKER_EPOCH";
+    case KafkaErrorCode::kPreferredLeaderNotAvailable: return "PREFERRED_LEADER_NOT_AVAILABLE";
+    case KafkaErrorCode::kEligibleLeadersNotAvailable: return "ELIGIBLE_LEADERS_NOT_AVAILABLE";
+    case KafkaErrorCode::kElectionNotNeeded: return "ELECTION_NOT_NEEDED";
     case KafkaErrorCode::kInvalidUpdateVersion: return "INVALID_UPDATE_VERSION";
     case KafkaErrorCode::kUnknownTopicId: return "UNKNOWN_TOPIC_ID";
     case KafkaErrorCode::kUnsupportedEndpointType: return "UNSUPPORTED_ENDPOINT_TYPE";

@@ -137,6 +137,7 @@ void ActiveController::OnApplied(int64_t entry_term) {
 
 void ActiveController::Run() {
   int64_t last_check = 0;
+  bool write_cluster_id = false;
   while (true) {
     std::optional<Op> op;
     {
@@ -159,7 +160,23 @@ void ActiveController::Run() {
           return 0;
         });
         last_rebalance_ms_ = now;
+        write_cluster_id = true;
       }
+    }
+    if (write_cluster_id) {
+      // A new cluster gets its id from its first active controller (Kafka: kafka-storage format).
+      write_cluster_id = false;
+      Process({"cluster id",
+               [](const metadata::MetadataImage& image) {
+                 std::vector<metadata::MetadataRecord> records;
+                 if (image.cluster_id().empty()) {
+                   records.emplace_back().mutable_cluster_id()->set_cluster_id(metadata::NewClusterId());
+                 }
+                 return records;
+               },
+               [](absl::StatusOr<int64_t> r) {
+                 if (!r.ok()) Logger("controller")->warn("writing the cluster id failed: {}", r.status().message());
+               }});
     }
     if (op) Process(std::move(*op));
     int64_t now = clock_->SteadyMs();

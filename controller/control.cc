@@ -797,4 +797,70 @@ ControllerResult<AlterConfigsResponse> AlterConfigs(const MetadataImage& image,
   return result;
 }
 
+ControllerResult<ElectLeadersResponse> ElectLeaders(const MetadataImage& image,
+                                                    const ElectLeadersRequest& request) {
+  ControllerResult<ElectLeadersResponse> result;
+  const bool preferred = request.election_type() == 0;
+  if (request.election_type() != 0 && request.election_type() != 1) {
+    SetError(result.reply.mutable_error(), KafkaErrorCode::kInvalidRequest,
+             absl::StrCat("unknown election type ", request.election_type()));
+    return result;
+  }
+  std::vector<std::pair<std::string, int32_t>> partitions;
+  if (request.all()) {
+    for (const auto& [name, topic] : image.topics()) {
+      for (size_t p = 0; p < topic.partitions.size(); ++p) {
+        partitions.emplace_back(name, static_cast<int32_t>(p));
+      }
+    }
+  } else {
+    for (const PartitionRef& ref : request.partitions()) partitions.emplace_back(ref.topic(), ref.partition());
+  }
+  auto usable = [&image](int32_t b) {
+    const metadata::BrokerRegistration* broker = image.FindBroker(b);
+    return broker != nullptr && broker->usable();
+  };
+  std::set<std::pair<std::string, int32_t>> done;
+  for (const auto& [topic, partition] : partitions) {
+    if (!done.insert({topic, partition}).second) continue;
+    KafkaErrorCode error = KafkaErrorCode::kNone;
+    std::string message;
+    const PartitionState* state = image.FindPartition(topic, partition);
+    if (state == nullptr) {
+      error = KafkaErrorCode::kUnknownTopicOrPartition;
+      message = absl::StrCat(topic, "-", partition, " does not exist");
+    } else if (preferred) {
+      const int32_t wanted = state->replicas.empty() ? kNoLeader : state->replicas.front();
+      if (state->leader == wanted) {
+        error = KafkaErrorCode::kElectionNotNeeded;
+        message = absl::StrCat("broker ", wanted, ", the preferred replica, leads already");
+      } else if (!state->InIsr(wanted) || !usable(wanted)) {
+        error = KafkaErrorCode::kPreferredLeaderNotAvailable;
+        message = absl::StrCat("the preferred replica, broker ", wanted, ", is not a live in-sync replica");
+      } else if (auto next = BuildPartitionChange(*state, {std::nullopt, Election::kPreferred, false}, usable)) {
+        result.records.push_back(metadata::MakePartitionRecord(topic, partition, *next));
+      }
+    } else {
+      if (state->leader != kNoLeader) {
+        error = KafkaErrorCode::kElectionNotNeeded;
+        message = absl::StrCat("broker ", state->leader, " leads");
+      } else {
+        auto next = BuildPartitionChange(*state, {std::nullopt, Election::kKeepOrAny, true}, usable);
+        if (!next || next->leader == kNoLeader) {
+          error = KafkaErrorCode::kEligibleLeadersNotAvailable;
+          message = "no replica of the partition is on a live broker";
+        } else {
+          result.records.push_back(metadata::MakePartitionRecord(topic, partition, *next));
+        }
+      }
+    }
+    if (request.all() && error == KafkaErrorCode::kElectionNotNeeded) continue;
+    PartitionElectionResult* r = result.reply.add_results();
+    r->set_topic(topic);
+    r->set_partition(partition);
+    if (error != KafkaErrorCode::kNone) SetError(r->mutable_error(), error, message);
+  }
+  return result;
+}
+
 }  // namespace gregor::controller

@@ -103,6 +103,14 @@ ControllerResult<AlterConfigsResponse> AlterConfigs(const metadata::MetadataImag
                                                     const AlterConfigsRequest& request,
                                                     const ControlSettings& settings);
 
+// ElectLeaders: preferred (replicas[0], if in the ISR and usable; else
+// PREFERRED_LEADER_NOT_AVAILABLE) or unclean (only for a partition without a leader: any usable
+// replica, whatever the topic's unclean.leader.election.enable; else
+// ELIGIBLE_LEADERS_NOT_AVAILABLE). ELECTION_NOT_NEEDED when the partition already has the leader
+// asked for, UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist.
+ControllerResult<ElectLeadersResponse> ElectLeaders(const metadata::MetadataImage& image,
+                                                    const ElectLeadersRequest& request);
+
 // ---- helpers (exposed for tests and tools) ---------------------------------------------------
 
 // Places `count` partitions with `replication_factor` replicas over `brokers` (ascending ids),

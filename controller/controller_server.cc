@@ -164,6 +164,9 @@ class ControllerService final : public Controller::CallbackService {
   grpc::ServerUnaryReactor* AlterConfigs(grpc::CallbackServerContext* context,
                                          const AlterConfigsRequest* request,
                                          AlterConfigsResponse* response) override;
+  grpc::ServerUnaryReactor* ElectLeaders(grpc::CallbackServerContext* context,
+                                         const ElectLeadersRequest* request,
+                                         ElectLeadersResponse* response) override;
   grpc::ServerUnaryReactor* DescribeCluster(grpc::CallbackServerContext* context,
                                             const DescribeClusterRequest* request,
                                             DescribeClusterResponse* response) override;
@@ -412,6 +415,15 @@ grpc::ServerUnaryReactor* ControllerService::AlterConfigs(grpc::CallbackServerCo
   });
 }
 
+grpc::ServerUnaryReactor* ControllerService::ElectLeaders(grpc::CallbackServerContext* context,
+                                                          const ElectLeadersRequest* request,
+                                                          ElectLeadersResponse* response) {
+  ElectLeadersRequest req = *request;
+  return server_->Write(context, "elect leaders", response, [req](const MetadataImage& image) {
+    return controller::ElectLeaders(image, req);
+  });
+}
+
 grpc::ServerUnaryReactor* ControllerService::DescribeCluster(grpc::CallbackServerContext* context,
                                                              const DescribeClusterRequest* request,
                                                              DescribeClusterResponse* response) {
@@ -464,6 +476,10 @@ grpc::ServerUnaryReactor* ControllerService::DescribeCluster(grpc::CallbackServe
   response->set_controller_term(status.term);
   response->set_metadata_offset(server_->state().applied_offset());
   response->set_answering_controller_id(config.node_id);
+  server_->state().WithImage([&](const MetadataImage& image) {
+    response->set_cluster_id(image.cluster_id());
+    return 0;
+  });
   {
     absl::MutexLock lock(&reports_mu_);
     for (const auto& [broker, reports] : cleaner_reports_) {

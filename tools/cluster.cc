@@ -43,6 +43,7 @@ int RunClusterDescribe(const ClusterOptions& o, std::ostream& out, std::ostream&
     err << ControllerUnreachable(o.cluster, d.status()) << "\n";
     return 1;
   }
+  out << "Cluster id: " << (d->cluster_id().empty() ? "(not written yet)" : d->cluster_id()) << "\n";
   out << "Controller quorum (term " << d->controller_term() << ", metadata offset "
       << d->metadata_offset() << "):\n";
   for (const auto& m : d->quorum()) {

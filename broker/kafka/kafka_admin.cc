@@ -1,5 +1,6 @@
 // The admin APIs (KafkaApis, kafka_apis.h): DescribeConfigs, AlterConfigs,
-// IncrementalAlterConfigs, CreatePartitions, DescribeCluster, DeleteRecords and DescribeLogDirs. Topic changes go to the
+// IncrementalAlterConfigs, CreatePartitions, DescribeCluster, DeleteRecords, DescribeLogDirs and
+// ElectLeaders. Topic changes go to the
 // controller (AlterConfigs and CreatePartitions RPCs), which validates them as at create time;
 // descriptions come from the metadata image and this broker's configuration.
 #include <sys/statvfs.h>
@@ -398,6 +399,61 @@ KafkaApis::Outcome KafkaApis::HandleDescribeLogDirs(const kafka::RequestHeader& 
     response.results.push_back(std::move(result));
   }
   return EncodeOrClose(response, header.api_version, kafka::EncodeDescribeLogDirsResponse);
+}
+
+// ---- ElectLeaders ---------------------------------------------------------------------------
+
+KafkaApis::Outcome KafkaApis::HandleElectLeaders(const kafka::RequestHeader& header) {
+  auto request = kafka::DecodeElectLeadersRequest(header.body, header.api_version);
+  if (!request.ok()) return CloseConnection(std::string(request.status().message()));
+  controller::ElectLeadersRequest forward;
+  forward.set_election_type(request->election_type);
+  forward.set_all(!request->topic_partitions.has_value());
+  if (request->topic_partitions) {
+    for (const auto& t : *request->topic_partitions) {
+      for (int32_t p : t.partitions) {
+        auto* ref = forward.add_partitions();
+        ref->set_topic(t.topic);
+        ref->set_partition(p);
+      }
+    }
+  }
+  kafka::ElectLeadersResponse response;
+  auto reply = link_->client().Call(&controller::Controller::Stub::ElectLeaders, forward,
+                                    ControllerTimeout(request->timeout_ms));
+  KafkaErrorCode top = KafkaErrorCode::kNone;
+  std::string top_message;
+  if (!reply.ok()) {
+    top = KafkaErrorCode::kRequestTimedOut;
+    top_message = std::string(reply.status().message());
+  } else if (reply->error().code() != 0) {
+    top = static_cast<KafkaErrorCode>(reply->error().code());
+    top_message = reply->error().message();
+  }
+  if (top != KafkaErrorCode::kNone) {
+    // v1+ carries it on top; every partition asked for gets it too (v0 has only those).
+    response.error_code = top;
+    if (request->topic_partitions) {
+      for (const auto& t : *request->topic_partitions) {
+        auto& out = response.replica_election_results.emplace_back();
+        out.topic = t.topic;
+        for (int32_t p : t.partitions) out.partition_result.push_back({p, top, top_message});
+      }
+    }
+    return EncodeOrClose(response, header.api_version, kafka::EncodeElectLeadersResponse);
+  }
+  for (const auto& r : reply->results()) {
+    if (response.replica_election_results.empty() ||
+        response.replica_election_results.back().topic != r.topic()) {
+      response.replica_election_results.emplace_back().topic = r.topic();
+    }
+    kafka::ElectLeadersPartitionResult out;
+    out.partition_id = r.partition();
+    out.error_code = static_cast<KafkaErrorCode>(r.error().code());
+    if (r.error().code() != 0) out.error_message = r.error().message();
+    response.replica_election_results.back().partition_result.push_back(std::move(out));
+  }
+  return EncodeOrClose(response, header.api_version, kafka::EncodeElectLeadersResponse);
 }
 
 }  // namespace gregor::broker

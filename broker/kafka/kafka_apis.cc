@@ -18,13 +18,6 @@ namespace gregor::broker {
 using kafka::ApiKey;
 using storage::TopicPartition;
 
-namespace {
-
-constexpr char kClusterId[] = "gregor-local-cluster";
-
-
-}  // namespace
-
 KafkaApis::KafkaApis(const BrokerConfig& config, ReplicaManager* replicas, ControllerLink* link,
                      PeerLiveness* peers, Clock* clock)
     : config_(config),
@@ -53,6 +46,7 @@ KafkaApis::Outcome KafkaApis::HandleSimple(const kafka::RequestHeader& header) {
     case ApiKey::kDescribeCluster: return HandleDescribeCluster(header);
     case ApiKey::kDescribeLogDirs: return HandleDescribeLogDirs(header);
     case ApiKey::kOffsetForLeaderEpoch: return HandleOffsetForLeaderEpoch(header);
+    case ApiKey::kElectLeaders: return HandleElectLeaders(header);
     default:
       return CloseConnection(absl::StrCat("request ", kafka::ApiKeyName(header.api_key),
                                 " is not handled here"));
@@ -83,7 +77,8 @@ KafkaApis::Outcome KafkaApis::HandleMetadata(const kafka::RequestHeader& header,
     return b != nullptr && !b->fenced && peers_->ShouldHold(leader, now_ms);
   };
   kafka::MetadataResponse response;
-  response.cluster_id = ClusterId();
+  // Null only before the first active controller wrote it (a brand-new cluster's first second).
+  if (std::string id = ClusterId(); !id.empty()) response.cluster_id = id;
   for (const LiveBroker& b : LiveBrokers()) {
     response.brokers.push_back({b.node_id, b.host, b.port, b.rack});
   }
@@ -195,7 +190,7 @@ std::vector<KafkaApis::LiveBroker> KafkaApis::LiveBrokers() const {
   return out;
 }
 
-std::string KafkaApis::ClusterId() const { return kClusterId; }
+std::string KafkaApis::ClusterId() const { return link_->image()->cluster_id(); }
 
 KafkaErrorCode KafkaApis::NotHostedError(const std::string& topic, int32_t partition) const {
   // The cluster has it elsewhere (the client's metadata is stale), or not at all.

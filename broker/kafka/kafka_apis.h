@@ -122,6 +122,7 @@ class KafkaApis {
   Outcome HandleCreatePartitions(const kafka::RequestHeader& header);
   Outcome HandleDescribeCluster(const kafka::RequestHeader& header);
   Outcome HandleDescribeLogDirs(const kafka::RequestHeader& header);
+  Outcome HandleElectLeaders(const kafka::RequestHeader& header);
   // Makes `wanted` the topic's overrides (what it lacks goes back to the default), through the
   // controller.
   absl::Status AlterTopicConfigs(const std::string& topic,

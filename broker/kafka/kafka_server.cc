@@ -332,7 +332,8 @@ struct KafkaServer::Impl {
             h.api_key == kafka::ApiKey::kCreateTopics || h.api_key == kafka::ApiKey::kDeleteTopics ||
             h.api_key == kafka::ApiKey::kAlterConfigs ||
             h.api_key == kafka::ApiKey::kIncrementalAlterConfigs ||
-            h.api_key == kafka::ApiKey::kCreatePartitions;
+            h.api_key == kafka::ApiKey::kCreatePartitions ||
+            h.api_key == kafka::ApiKey::kElectLeaders;
         co_await RunOnPool(waits_for_controller ? &admin_pool : &pool, &work);
         Complete(conn, response.get(), std::move(outcome));
       }

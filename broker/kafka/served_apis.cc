@@ -36,6 +36,7 @@ constexpr ServedApi kServed[] = {
     {ApiKey::kDescribeLogDirs, 0, 0, 4},
     {ApiKey::kCreatePartitions, 0, 0, 3},
     {ApiKey::kDeleteGroups, 0, 0, 1},
+    {ApiKey::kElectLeaders, 0, 0, 2},
     {ApiKey::kIncrementalAlterConfigs, 0, 0, 1},
     {ApiKey::kOffsetDelete, 0, 0, 0},
     {ApiKey::kDescribeCluster, 0, 0, 1},

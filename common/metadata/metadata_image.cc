@@ -1,6 +1,9 @@
 #include "common/metadata/metadata_image.h"
 
 #include <algorithm>
+#include <random>
+
+#include "absl/strings/escaping.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
@@ -157,6 +160,9 @@ absl::Status MetadataImage::ApplyRecord(int64_t offset, const MetadataRecord& re
       }
       return absl::OkStatus();
     }
+    case MetadataRecord::kClusterId:
+      if (cluster_id_.empty()) cluster_id_ = record.cluster_id().cluster_id();
+      return absl::OkStatus();
     case MetadataRecord::kNoOp:
     case MetadataRecord::RECORD_NOT_SET:
       return absl::OkStatus();
@@ -167,6 +173,7 @@ absl::Status MetadataImage::ApplyRecord(int64_t offset, const MetadataRecord& re
 MetadataSnapshot MetadataImage::ToSnapshot() const {
   MetadataSnapshot snapshot;
   snapshot.set_last_offset(offset_);
+  if (!cluster_id_.empty()) snapshot.add_records()->mutable_cluster_id()->set_cluster_id(cluster_id_);
   for (const auto& [id, b] : brokers_) {
     RegisterBrokerRecord* r = snapshot.add_records()->mutable_register_broker();
     r->set_broker_id(id);
@@ -255,6 +262,15 @@ std::optional<std::string> MetadataImage::TopicConfig(const std::string& topic,
   auto it = t->configs.find(name);
   if (it == t->configs.end()) return std::nullopt;
   return it->second;
+}
+
+std::string NewClusterId() {
+  std::random_device random;
+  std::string bytes(16, '\0');
+  for (char& c : bytes) c = static_cast<char>(random() & 0xff);
+  std::string id;
+  absl::WebSafeBase64Escape(bytes, &id);  // no padding
+  return id;
 }
 
 }  // namespace gregor::metadata

@@ -68,6 +68,8 @@ class MetadataImage {
 
   // The last offset applied (0 for an empty image).
   int64_t offset() const { return offset_; }
+  // "" until the first active controller wrote it (ClusterIdRecord).
+  const std::string& cluster_id() const { return cluster_id_; }
   const std::map<int32_t, BrokerRegistration>& brokers() const { return brokers_; }
   const std::map<std::string, TopicState>& topics() const { return topics_; }
   const BrokerRegistration* FindBroker(int32_t id) const;
@@ -82,9 +84,14 @@ class MetadataImage {
 
  private:
   int64_t offset_ = 0;
+  std::string cluster_id_;
   std::map<int32_t, BrokerRegistration> brokers_;
   std::map<std::string, TopicState> topics_;
 };
+
+// A new cluster id: 16 random bytes, base64url without padding (22 characters), as Kafka's
+// kafka-storage.sh random-uuid makes them.
+std::string NewClusterId();
 
 // Helpers to build records (used by the controller logic and tests).
 MetadataRecord MakePartitionRecord(const std::string& topic, int32_t partition,

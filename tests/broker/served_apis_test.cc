@@ -47,6 +47,7 @@ TEST(ServedApisTest, AdvertisedTableIsExactlyTheRecommendedOne) {
                           ApiVersionRange{ApiKey::kDescribeLogDirs, 0, 4},
                           ApiVersionRange{ApiKey::kCreatePartitions, 0, 3},
                           ApiVersionRange{ApiKey::kDeleteGroups, 0, 1},
+                          ApiVersionRange{ApiKey::kElectLeaders, 0, 2},
                           ApiVersionRange{ApiKey::kIncrementalAlterConfigs, 0, 1},
                           ApiVersionRange{ApiKey::kOffsetDelete, 0, 0},
                           ApiVersionRange{ApiKey::kDescribeCluster, 0, 1}));
@@ -74,7 +75,7 @@ TEST(ServedApisTest, TheFlexibleVersionsAdvertisedAreTheImplementedOnes) {
                           F{ApiKey::kAlterConfigs, 2}, F{ApiKey::kDescribeLogDirs, 2},
                           F{ApiKey::kDescribeLogDirs, 3}, F{ApiKey::kDescribeLogDirs, 4},
                           F{ApiKey::kCreatePartitions, 2}, F{ApiKey::kCreatePartitions, 3},
-                          F{ApiKey::kIncrementalAlterConfigs, 1},
+                          F{ApiKey::kElectLeaders, 2}, F{ApiKey::kIncrementalAlterConfigs, 1},
                           F{ApiKey::kDescribeCluster, 0}, F{ApiKey::kDescribeCluster, 1}));
 }
 

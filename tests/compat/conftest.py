@@ -1,7 +1,8 @@
 """pytest glue for the Gregor compatibility tests.
 
 * `cluster`: one GregorCluster (1 controller + 3 brokers) per test module. A module can set
-  GREGOR_BROKER_OVERRIDES = {"key": "value"} to pass extra broker --override options.
+  GREGOR_BROKER_OVERRIDES = {"key": "value"} to pass extra broker --override options ("{id}" in
+  a value becomes the broker's node id) and GREGOR_CONTROLLER_OVERRIDES for the controller.
 * When a test fails, the tails of the cluster's process logs (and, for the group tests, what each
   group member process printed) are attached to its report (shown in pytest's failure output)
   and the cluster's temp directory is kept.
@@ -20,7 +21,9 @@ from cluster import GregorCluster  # noqa: E402
 @pytest.fixture(scope="module")
 def cluster(request):
     overrides = getattr(request.module, "GREGOR_BROKER_OVERRIDES", {})
-    c = GregorCluster(num_brokers=3, broker_overrides=overrides)
+    controller_overrides = getattr(request.module, "GREGOR_CONTROLLER_OVERRIDES", {})
+    c = GregorCluster(num_brokers=3, broker_overrides=overrides,
+                      controller_overrides=controller_overrides)
     c.start()
     yield c
     if getattr(request.node, "_gregor_failed", False):

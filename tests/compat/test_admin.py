@@ -3,8 +3,8 @@
 CreatePartitions), kafka-python's KafkaAdminClient, KafkaJS 2.2.4's admin client
 (tests/compat/admin.js), and raw requests (tests/compat/wire.py) for what none of those installed
 clients sends: IncrementalAlterConfigs, DescribeCluster, DescribeConfigs v3+/v4 with
-documentation, CreateTopics v5-v7 answers, DeleteTopics v6 by topic id, DeleteRecords and
-DescribeLogDirs."""
+documentation, CreateTopics v5-v7 answers, DeleteTopics v6 by topic id, DeleteRecords,
+DescribeLogDirs and ElectLeaders."""
 
 import json
 import os
@@ -30,12 +30,15 @@ UNKNOWN_TOPIC_ID = 100
 OFFSET_OUT_OF_RANGE = 1
 NOT_LEADER_OR_FOLLOWER = 6
 POLICY_VIOLATION = 44
+ELECTION_NOT_NEEDED = 84
 INVALID_REPLICA_ASSIGNMENT = 39
 DYNAMIC_TOPIC_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG = 1, 4, 5
 
 # A broker config set explicitly, so that DescribeConfigs reports it as static.
 GREGOR_BROKER_OVERRIDES = {"log.retention.ms": "86400000", "num.partitions": "3",
                            "default.replication.factor": "3"}
+# Leaderships move back to preferred replicas only when a test asks (ElectLeaders).
+GREGOR_CONTROLLER_OVERRIDES = {"auto.leader.rebalance.enable": "false"}
 
 
 def admin(cluster):
@@ -386,3 +389,49 @@ def test_describe_log_dirs(cluster):
         assert all(p["offset_lag"] == 0 and not p["is_future_key"] for p in parts.values())
         if version >= 4:
             assert d["total_bytes"] > 0
+
+
+def test_elect_leaders(cluster):
+    from test_protocol_versions import partition_state
+    topic = unique_topic("el")
+    with RawConnection(cluster.live_port()) as c:
+        resp = c.call("CreateTopics", 3, {"topics": [
+            {"name": topic, "num_partitions": -1, "replication_factor": -1,
+             "assignments": [{"partition_index": 0, "broker_ids": [1, 2, 3]}], "configs": []}],
+            "timeout_ms": 30000, "validate_only": False})
+    assert resp["topics"][0]["error_code"] == 0
+    cluster.wait_for_topic(topic, 1)
+
+    def elect(election_type, version=2, partitions=((0,),)):
+        body = {"election_type": election_type, "timeout_ms": 30000,
+                "topic_partitions": None if partitions is None else
+                [{"topic": topic, "partitions": [p[0] for p in partitions]}]}
+        with RawConnection(cluster.live_port()) as c:
+            resp = c.call("ElectLeaders", version, body)
+        return resp
+
+    def result(resp):
+        (t,) = [t for t in resp["replica_election_results"] if t["topic"] == topic]
+        (p,) = t["partition_result"]
+        return p["error_code"], p["error_message"]
+
+    assert result(elect(0, version=0))[0] == ELECTION_NOT_NEEDED
+    assert result(elect(1))[0] == ELECTION_NOT_NEEDED  # it has a leader
+    cluster.restart_broker(1)  # leadership moves to 2; 1 comes back and catches up
+    deadline = time.monotonic() + 30
+    while True:
+        _, _, md = cluster.metadata([topic])
+        _err, leader, _replicas, isr = md[topic][1][0]
+        if leader != 1 and sorted(isr) == [1, 2, 3]:
+            break
+        assert time.monotonic() < deadline, md
+        time.sleep(0.1)
+    _, epoch = partition_state(cluster, topic)
+    resp = elect(0, version=1)
+    assert resp["error_code"] == 0 and result(resp) == (0, None)
+    assert partition_state(cluster, topic) == (1, epoch + 1)
+    # All partitions: the ones already led by their preferred replica are left out.
+    resp = elect(0, partitions=None)
+    assert [t for t in resp["replica_election_results"] if t["topic"] == topic] == []
+    resp = elect(0, partitions=((7,),))
+    assert result(resp)[0] == UNKNOWN_TOPIC_OR_PARTITION

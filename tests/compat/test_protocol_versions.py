@@ -223,6 +223,7 @@ def test_metadata_every_version(cluster):
     port = cluster.live_port()
     live = sorted(cluster.brokers)
     topic_id = None
+    cluster_id = None
     for version in range(0, 13):
         asks = [] if version == 0 else None  # all topics
         resp = metadata(port, version, asks, include_topic_authorized_operations=True,
@@ -231,7 +232,10 @@ def test_metadata_every_version(cluster):
         if version >= 1:
             assert resp["controller_id"] in live
         if version >= 2:
-            assert resp["cluster_id"]
+            # Written by the first active controller: 16 random bytes, base64url (22 characters).
+            assert len(resp["cluster_id"]) == 22
+            assert cluster_id in (None, resp["cluster_id"])
+            cluster_id = resp["cluster_id"]
         if 8 <= version <= 10:
             assert resp["cluster_authorized_operations"] == CLUSTER_OPERATIONS
         t = next(t for t in resp["topics"] if t["name"] == topic)
@@ -248,6 +252,8 @@ def test_metadata_every_version(cluster):
             assert t["topic_id"] != "00" * 16
             assert topic_id in (None, t["topic_id"])
             topic_id = t["topic_id"]
+    for b in live:  # every broker says the same
+        assert metadata(cluster.broker(b).kafka_port, 12, None)["cluster_id"] == cluster_id
     # v12: a topic asked for by id; an unknown id.
     unknown_id = "ab" * 16
     resp = metadata(port, 12, [{"topic_id": topic_id, "name": None}, {"topic_id": unknown_id, "name": None}])

@@ -425,3 +425,87 @@ TEST(ControlMakeErrorTest, CarriesCodeAndMessage) {
 
 }  // namespace
 }  // namespace gregor::controller
+
+namespace gregor::controller {
+namespace {
+
+using namespace ::gregor::controller::control_testing;  // NOLINT: the shared helpers
+
+ElectLeadersRequest Elect(int32_t type, std::vector<std::pair<std::string, int32_t>> partitions) {
+  ElectLeadersRequest r;
+  r.set_election_type(type);
+  if (partitions.empty()) r.set_all(true);
+  for (const auto& [t, p] : partitions) {
+    auto* ref = r.add_partitions();
+    ref->set_topic(t);
+    ref->set_partition(p);
+  }
+  return r;
+}
+
+int32_t ResultCode(const ControllerResult<ElectLeadersResponse>& r, size_t i) {
+  return r.reply.results(static_cast<int>(i)).error().code();
+}
+
+TEST(ControlElectLeadersTest, PreferredElection) {
+  Cluster c;
+  c.AddBrokers({1, 2, 3});
+  c.CreateManual("t", {{1, 2, 3}, {2, 3, 1}});
+  // Nothing to do while the preferred replicas lead; unknown partitions are said so.
+  auto none = ElectLeaders(c.image, Elect(0, {{"t", 0}, {"t", 1}, {"t", 7}, {"u", 0}}));
+  ASSERT_EQ(none.reply.results_size(), 4);
+  EXPECT_EQ(ResultCode(none, 0), Code(KafkaErrorCode::kElectionNotNeeded));
+  EXPECT_EQ(ResultCode(none, 2), Code(KafkaErrorCode::kUnknownTopicOrPartition));
+  EXPECT_EQ(ResultCode(none, 3), Code(KafkaErrorCode::kUnknownTopicOrPartition));
+  EXPECT_TRUE(none.records.empty());
+  // Broker 1 fenced: t-0 moves to 2; while 1 is away its preferred election is impossible.
+  c.Fence(1);
+  ASSERT_EQ(c.image.FindPartition("t", 0)->leader, 2);
+  auto away = ElectLeaders(c.image, Elect(0, {{"t", 0}}));
+  EXPECT_EQ(ResultCode(away, 0), Code(KafkaErrorCode::kPreferredLeaderNotAvailable));
+  // Back and in the ISR: the election moves t-0 to 1 with a new leader epoch.
+  c.Unfence(1);
+  MetadataRecord rejoin;
+  PartitionState s = *c.image.FindPartition("t", 0);
+  s.isr = {1, 2, 3};
+  s.partition_epoch++;
+  c.Commit({metadata::MakePartitionRecord("t", 0, s)});
+  const int32_t epoch = c.image.FindPartition("t", 0)->leader_epoch;
+  auto moved = ElectLeaders(c.image, Elect(0, {}));  // all partitions: only the one elected
+  ASSERT_EQ(moved.reply.results_size(), 1);
+  EXPECT_EQ(moved.reply.results(0).partition(), 0);
+  EXPECT_EQ(ResultCode(moved, 0), 0);
+  c.Commit(moved.records);
+  EXPECT_EQ(c.image.FindPartition("t", 0)->leader, 1);
+  EXPECT_EQ(c.image.FindPartition("t", 0)->leader_epoch, epoch + 1);
+}
+
+TEST(ControlElectLeadersTest, UncleanElection) {
+  Cluster c;
+  c.AddBrokers({1, 2});
+  c.CreateManual("t", {{1, 2}});
+  EXPECT_EQ(ResultCode(ElectLeaders(c.image, Elect(1, {{"t", 0}})), 0),
+            Code(KafkaErrorCode::kElectionNotNeeded));
+  // The ISR shrinks to {1}, then 1 is fenced: no leader (unclean election is off for the topic).
+  PartitionState s = *c.image.FindPartition("t", 0);
+  s.isr = {1};
+  s.partition_epoch++;
+  c.Commit({metadata::MakePartitionRecord("t", 0, s)});
+  c.Fence(1);
+  ASSERT_EQ(c.image.FindPartition("t", 0)->leader, kNoLeader);
+  // An explicit unclean election elects the live out-of-sync replica anyway.
+  auto elected = ElectLeaders(c.image, Elect(1, {{"t", 0}}));
+  EXPECT_EQ(ResultCode(elected, 0), 0);
+  c.Commit(elected.records);
+  EXPECT_EQ(c.image.FindPartition("t", 0)->leader, 2);
+  EXPECT_EQ(c.image.FindPartition("t", 0)->isr, std::vector<int32_t>{2});
+  // Nobody live: ELIGIBLE_LEADERS_NOT_AVAILABLE.
+  c.Fence(2);
+  EXPECT_EQ(ResultCode(ElectLeaders(c.image, Elect(1, {{"t", 0}})), 0),
+            Code(KafkaErrorCode::kEligibleLeadersNotAvailable));
+  EXPECT_EQ(ElectLeaders(c.image, Elect(5, {{"t", 0}})).reply.error().code(),
+            Code(KafkaErrorCode::kInvalidRequest));
+}
+
+}  // namespace
+}  // namespace gregor::controller

@@ -517,3 +517,28 @@ TEST(MetadataImageTest, SnapshotWithARecordThatDoesNotFitFails) {
 
 }  // namespace
 }  // namespace gregor::metadata
+
+namespace gregor::metadata {
+namespace {
+
+TEST(MetadataImageClusterIdTest, TheFirstRecordWinsAndSnapshotsKeepIt) {
+  MetadataImage image;
+  EXPECT_EQ(image.cluster_id(), "");
+  const std::string id = NewClusterId();
+  EXPECT_EQ(id.size(), 22u);  // 16 bytes, base64url without padding
+  EXPECT_EQ(id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+            std::string::npos);
+  EXPECT_NE(NewClusterId(), id);
+  MetadataRecord first, second;
+  first.mutable_cluster_id()->set_cluster_id(id);
+  second.mutable_cluster_id()->set_cluster_id(NewClusterId());
+  ASSERT_TRUE(image.ApplyRecord(1, first).ok());
+  ASSERT_TRUE(image.ApplyRecord(2, second).ok());
+  EXPECT_EQ(image.cluster_id(), id);
+  absl::StatusOr<MetadataImage> restored = MetadataImage::FromSnapshot(image.ToSnapshot());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->cluster_id(), id);
+}
+
+}  // namespace
+}  // namespace gregor::metadata

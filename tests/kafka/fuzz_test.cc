@@ -90,6 +90,8 @@ absl::Status DecodeRequest(ApiKey key, int16_t version, std::string_view body) {
       return DecodeAndReencode(DecodeDeleteGroupsRequest, EncodeDeleteGroupsRequest, body, version);
     case ApiKey::kDeleteRecords:
       return DecodeAndReencode(DecodeDeleteRecordsRequest, EncodeDeleteRecordsRequest, body, version);
+    case ApiKey::kElectLeaders:
+      return DecodeAndReencode(DecodeElectLeadersRequest, EncodeElectLeadersRequest, body, version);
     case ApiKey::kOffsetForLeaderEpoch:
       return DecodeAndReencode(DecodeOffsetForLeaderEpochRequest, EncodeOffsetForLeaderEpochRequest, body,
                                version);
@@ -158,6 +160,8 @@ absl::Status DecodeResponse(ApiKey key, int16_t version, std::string_view body) 
                                version);
     case ApiKey::kDeleteRecords:
       return DecodeAndReencode(DecodeDeleteRecordsResponse, EncodeDeleteRecordsResponse, body, version);
+    case ApiKey::kElectLeaders:
+      return DecodeAndReencode(DecodeElectLeadersResponse, EncodeElectLeadersResponse, body, version);
     case ApiKey::kOffsetForLeaderEpoch:
       return DecodeAndReencode(DecodeOffsetForLeaderEpochResponse, EncodeOffsetForLeaderEpochResponse, body,
                                version);
@@ -416,6 +420,14 @@ std::vector<Sample> RequestSamples() {
     v12.topics.push_back({"t", {}});
     v12.topics[0].partitions.emplace_back().last_fetched_epoch = 3;
     samples.push_back(RequestSample(ApiKey::kFetch, 12, EncodeFetchRequest, v12));
+  }
+  for (int16_t v = 0; v <= 2; ++v) {
+    ElectLeadersRequest elect;
+    elect.election_type = v >= 1 ? 1 : 0;
+    elect.topic_partitions.emplace().push_back({"t", {0, 2}});
+    samples.push_back(RequestSample(ApiKey::kElectLeaders, v, EncodeElectLeadersRequest, elect));
+    elect.topic_partitions.reset();
+    samples.push_back(RequestSample(ApiKey::kElectLeaders, v, EncodeElectLeadersRequest, elect));
   }
   for (int16_t v = 0; v <= 2; ++v) {
     DeleteRecordsRequest del;
