@@ -16,6 +16,7 @@
 
 #include "common/errors.h"
 #include "common/metadata/metadata_image.h"
+#include "controller/placement.h"
 #include "proto/controller.pb.h"
 
 namespace gregor::controller {
@@ -112,17 +113,6 @@ ControllerResult<ElectLeadersResponse> ElectLeaders(const metadata::MetadataImag
                                                     const ElectLeadersRequest& request);
 
 // ---- helpers (exposed for tests and tools) ---------------------------------------------------
-
-// Places `count` partitions with `replication_factor` replicas over `brokers` (ascending ids),
-// spreading replicas and preferred leaders evenly (Kafka's rack-unaware assignment with a start
-// index and shift chosen from `first_partition` and `seed` instead of randomly). When `racks`
-// (broker -> broker.rack; "" for none) names two racks or more, Kafka's rack-aware assignment:
-// the brokers ordered alternating between racks, and each partition's replicas on as many
-// racks as there are (a second replica in a rack only once every rack has one).
-std::vector<std::vector<int32_t>> PlaceReplicas(const std::vector<int32_t>& brokers,
-                                                int32_t first_partition, int32_t count,
-                                                int32_t replication_factor, uint64_t seed,
-                                                const std::map<int32_t, std::string>& racks = {});
 
 // Whether unclean leader election applies to `topic` (its config, else the cluster default).
 bool UncleanAllowed(const metadata::MetadataImage& image, const std::string& topic,

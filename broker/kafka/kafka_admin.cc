@@ -147,39 +147,65 @@ absl::Status AlterBrokerConfigs(const BrokerConfig& config, const std::string& n
 
 }  // namespace
 
+namespace {
+
+// An AlterConfigs or IncrementalAlterConfigs resource result (the same fields).
+template <typename Result>
+Result ResultFor(const absl::Status& status, int8_t type, const std::string& name) {
+  ResourceError e = ErrorOf(status);
+  Result r;
+  r.error_code = e.code;
+  if (e.code != KafkaErrorCode::kNone) r.error_message = e.message;
+  r.resource_type = type;
+  r.resource_name = name;
+  return r;
+}
+
+}  // namespace
+
+absl::Status KafkaApis::AlterResourceConfigs(int8_t type, const std::string& name,
+                                             const std::vector<std::string>& keys,
+                                             bool validate_only, const WantedConfigs& wanted) {
+  if (type == kBrokerResource) return AlterBrokerConfigs(config_, name, keys);
+  if (type != kTopicResource) {
+    return KafkaError(KafkaErrorCode::kInvalidRequest,
+                      absl::StrCat("resource type ", static_cast<int>(type), " cannot be altered"));
+  }
+  auto image = link_->image();
+  const metadata::TopicState* state = image->FindTopic(name);
+  if (state == nullptr) {
+    return KafkaError(KafkaErrorCode::kUnknownTopicOrPartition,
+                      absl::StrCat("topic '", name, "' does not exist"));
+  }
+  auto configs = wanted(state->configs);
+  if (!configs.ok()) return configs.status();
+  return AlterTopicConfigs(name, *configs, validate_only);
+}
+
 KafkaApis::Outcome KafkaApis::HandleAlterConfigs(const kafka::RequestHeader& header) {
   auto request = kafka::DecodeAlterConfigsRequest(header.body, header.api_version);
   if (!request.ok()) return CloseConnection(std::string(request.status().message()));
   kafka::AlterConfigsResponse response;
   for (const auto& resource : request->resources) {
-    absl::Status status;
     std::vector<std::string> keys;
-    std::map<std::string, std::string> wanted;
-    for (const auto& c : resource.configs) {
-      keys.push_back(c.name);
-      if (!c.value) {
-        status = KafkaError(KafkaErrorCode::kInvalidRequest,
+    for (const auto& c : resource.configs) keys.push_back(c.name);
+    // The legacy API replaces every override: what is not named goes back to its default.
+    auto wanted = [&](const std::map<std::string, std::string>&)
+        -> absl::StatusOr<std::map<std::string, std::string>> {
+      std::map<std::string, std::string> out;
+      for (const auto& c : resource.configs) {
+        if (!c.value) {
+          return KafkaError(KafkaErrorCode::kInvalidRequest,
                             absl::StrCat("null value for config '", c.name, "'"));
-      } else {
-        wanted[c.name] = *c.value;
+        }
+        out[c.name] = *c.value;
       }
-    }
-    if (!status.ok()) {
-    } else if (resource.resource_type == kTopicResource) {
-      // The legacy API replaces every override: what is not named goes back to its default.
-      status = AlterTopicConfigs(resource.resource_name, wanted, request->validate_only);
-    } else if (resource.resource_type == kBrokerResource) {
-      status = AlterBrokerConfigs(config_, resource.resource_name, keys);
-    } else {
-      status = KafkaError(KafkaErrorCode::kInvalidRequest,
-                          absl::StrCat("resource type ", static_cast<int>(resource.resource_type),
-                                       " cannot be altered"));
-    }
-    ResourceError e = ErrorOf(status);
-    response.responses.push_back({e.code, e.code == KafkaErrorCode::kNone
-                                              ? std::nullopt
-                                              : std::optional<std::string>(e.message),
-                                  resource.resource_type, resource.resource_name});
+      return out;
+    };
+    absl::Status status = AlterResourceConfigs(resource.resource_type, resource.resource_name,
+                                               keys, request->validate_only, wanted);
+    response.responses.push_back(ResultFor<kafka::AlterConfigsResourceResponse>(
+        status, resource.resource_type, resource.resource_name));
   }
   return EncodeOrClose(response, header.api_version, kafka::EncodeAlterConfigsResponse);
 }
@@ -189,37 +215,19 @@ KafkaApis::Outcome KafkaApis::HandleIncrementalAlterConfigs(const kafka::Request
   if (!request.ok()) return CloseConnection(std::string(request.status().message()));
   kafka::IncrementalAlterConfigsResponse response;
   for (const auto& resource : request->resources) {
-    absl::Status status;
     std::vector<ConfigOp> ops;
     std::vector<std::string> keys;
     for (const auto& c : resource.configs) {
       ops.push_back({c.name, c.config_operation, c.value});
       keys.push_back(c.name);
     }
-    if (resource.resource_type == kTopicResource) {
-      auto image = link_->image();
-      const metadata::TopicState* state = image->FindTopic(resource.resource_name);
-      if (state == nullptr) {
-        status = KafkaError(KafkaErrorCode::kUnknownTopicOrPartition,
-                            absl::StrCat("topic '", resource.resource_name, "' does not exist"));
-      } else {
-        auto wanted = ApplyConfigOps(state->configs, ops, config_);
-        status = wanted.ok() ? AlterTopicConfigs(resource.resource_name, *wanted,
-                                                 request->validate_only)
-                             : wanted.status();
-      }
-    } else if (resource.resource_type == kBrokerResource) {
-      status = AlterBrokerConfigs(config_, resource.resource_name, keys);
-    } else {
-      status = KafkaError(KafkaErrorCode::kInvalidRequest,
-                          absl::StrCat("resource type ", static_cast<int>(resource.resource_type),
-                                       " cannot be altered"));
-    }
-    ResourceError e = ErrorOf(status);
-    response.responses.push_back({e.code, e.code == KafkaErrorCode::kNone
-                                              ? std::nullopt
-                                              : std::optional<std::string>(e.message),
-                                  resource.resource_type, resource.resource_name});
+    auto wanted = [&](const std::map<std::string, std::string>& current) {
+      return ApplyConfigOps(current, ops, config_);
+    };
+    absl::Status status = AlterResourceConfigs(resource.resource_type, resource.resource_name,
+                                               keys, request->validate_only, wanted);
+    response.responses.push_back(ResultFor<kafka::IncrementalAlterConfigsResourceResponse>(
+        status, resource.resource_type, resource.resource_name));
   }
   return EncodeOrClose(response, header.api_version, kafka::EncodeIncrementalAlterConfigsResponse);
 }

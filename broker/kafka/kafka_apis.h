@@ -128,6 +128,13 @@ class KafkaApis {
   absl::Status AlterTopicConfigs(const std::string& topic,
                                  const std::map<std::string, std::string>& wanted,
                                  bool validate_only);
+  // A config change of one resource (AlterConfigs, IncrementalAlterConfigs): for a topic,
+  // `wanted` turns its current overrides into the new set; brokers have no dynamic configs.
+  using WantedConfigs = std::function<absl::StatusOr<std::map<std::string, std::string>>(
+      const std::map<std::string, std::string>&)>;
+  absl::Status AlterResourceConfigs(int8_t type, const std::string& name,
+                                    const std::vector<std::string>& keys, bool validate_only,
+                                    const WantedConfigs& wanted);
   absl::Duration ControllerTimeout(int32_t timeout_ms) const;
 
   // The brokers clients may use (unfenced), or this broker alone while the image lists none.
