@@ -98,6 +98,10 @@ std::string_view KafkaErrorName(KafkaErrorCode code) {
     case KafkaErrorCode::kInvalidRequest: return "INVALID_REQUEST";
     case KafkaErrorCode::kUnsupportedForMessageFormat: return "UNSUPPORTED_FOR_MESSAGE_FORMAT";
     case KafkaErrorCode::kPolicyViolation: return "POLICY_VIOLATION";
+    case KafkaErrorCode::kOutOfOrderSequenceNumber: return "OUT_OF_ORDER_SEQUENCE_NUMBER";
+    case KafkaErrorCode::kDuplicateSequenceNumber: return "DUPLICATE_SEQUENCE_NUMBER";
+    case KafkaErrorCode::kInvalidProducerEpoch: return "INVALID_PRODUCER_EPOCH";
+    case KafkaErrorCode::kUnknownProducerId: return "UNKNOWN_PRODUCER_ID";
     case KafkaErrorCode::kKafkaStorageError: return "KAFKA_STORAGE_ERROR";
     case KafkaErrorCode::kStaleBrokerEpoch: return "STALE_BROKER_EPOCH";
     case KafkaErrorCode::kPreferredLeaderNotAvailable: return "PREFERRED_LEADER_NOT_AVAILABLE";
