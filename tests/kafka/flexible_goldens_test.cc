@@ -25,6 +25,50 @@ MetadataRequestTopic MetadataTopicNamed(std::string name) {
   return t;
 }
 
+// One broker (1, "h", 9092), cluster "c" with controller 1, topic "t" with partition 0 led by 1
+// at epoch 5 (replicas and ISR {1}): the Metadata answer the goldens below encode.
+MetadataResponse MetadataSample() {
+  MetadataResponse response;
+  response.brokers.push_back({1, "h", 9092, std::nullopt});
+  response.cluster_id = "c";
+  response.controller_id = 1;
+  MetadataResponseTopic& t = response.topics.emplace_back();
+  t.name = "t";
+  MetadataResponsePartition& p = t.partitions.emplace_back();
+  p.leader_id = 1;
+  p.leader_epoch = 5;
+  p.replica_nodes = {1};
+  p.isr_nodes = {1};
+  return response;
+}
+
+// Topic "t" with one config a=1 set on it (source 1), its synonym, type LONG, documentation "d".
+DescribeConfigsResponse DescribeConfigsSample() {
+  DescribeConfigsResponse response;
+  DescribeConfigsResult& r = response.results.emplace_back();
+  r.resource_type = 2;
+  r.resource_name = "t";
+  DescribeConfigsResourceResult& c = r.configs.emplace_back();
+  c.name = "a";
+  c.value = "1";
+  c.config_source = 1;
+  c.synonyms.push_back({"a", "1", 1});
+  c.config_type = 5;
+  c.documentation = "d";
+  return response;
+}
+
+// Log dir "/d" holding partition t-0 (100 bytes, no lag).
+DescribeLogDirsResponse LogDirsSample() {
+  DescribeLogDirsResponse response;
+  DescribeLogDirsResult& d = response.results.emplace_back();
+  d.log_dir = "/d";
+  DescribeLogDirsTopic& t = d.topics.emplace_back();
+  t.name = "t";
+  t.partitions.push_back({0, 100, 0, false});
+  return response;
+}
+
 // Metadata v12 (flexible; kafka-python has no class past v5): a topic asked for by name with a
 // null-able name and a topic id, and an answer with leader epochs, offline replicas, topic ids
 // and authorized operations, bytes laid out by hand from MetadataRequest/Response.json.
@@ -35,18 +79,8 @@ TEST(KafkaProtocolMetadataTest, FlexibleGoldensV12) {
   request.include_topic_authorized_operations = true;
   ExpectGolden(EncodeMetadataRequest, DecodeMetadataRequest, request, 12,
                "02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 02 't' 00 00 01 00");
-  MetadataResponse response;
-  response.brokers.push_back({1, "h", 9092, std::nullopt});
-  response.cluster_id = "c";
-  response.controller_id = 1;
-  MetadataResponseTopic& t = response.topics.emplace_back();
-  t.name = "t";
-  t.topic_id.bytes[15] = 1;
-  MetadataResponsePartition& p = t.partitions.emplace_back();
-  p.leader_id = 1;
-  p.leader_epoch = 5;
-  p.replica_nodes = {1};
-  p.isr_nodes = {1};
+  MetadataResponse response = MetadataSample();
+  response.topics[0].topic_id.bytes[15] = 1;
   ExpectGolden(EncodeMetadataResponse, DecodeMetadataResponse, response, 12,
                "00 00 00 00 "                                     // throttle
                "02 00 00 00 01 02 'h' 00 00 23 84 00 00 "         // brokers: 1, "h", 9092, null rack
@@ -189,18 +223,8 @@ TEST(KafkaProtocolFlexibleGoldensTest, ListOffsetsV6Request) {
 }
 
 TEST(KafkaProtocolFlexibleGoldensTest, MetadataV8AndV9Responses) {
-  MetadataResponse response;
-  response.brokers.push_back({1, "h", 9092, std::nullopt});
-  response.cluster_id = "c";
-  response.controller_id = 1;
-  MetadataResponseTopic& t = response.topics.emplace_back();
-  t.name = "t";
-  MetadataResponsePartition& p = t.partitions.emplace_back();
-  p.leader_id = 1;
-  p.leader_epoch = 5;
-  p.replica_nodes = {1};
-  p.isr_nodes = {1};
-  t.topic_authorized_operations = 3576;
+  MetadataResponse response = MetadataSample();
+  response.topics[0].topic_authorized_operations = 3576;
   response.cluster_authorized_operations = 8096;
   ExpectGolden(EncodeMetadataResponse, DecodeMetadataResponse, response, 8,
                "00 00 00 00 00 00 00 01 00 00 00 01 00 01 'h' 00 00 23 84 ff ff "  // brokers
@@ -251,17 +275,7 @@ TEST(KafkaProtocolFlexibleGoldensTest, DescribeConfigsV3AndV4) {
   v4.include_documentation = true;
   ExpectGolden(EncodeDescribeConfigsRequest, DecodeDescribeConfigsRequest, v4, 4,
                "02 02 02 't' 00 00 01 01 00");
-  DescribeConfigsResponse response;
-  DescribeConfigsResult& r = response.results.emplace_back();
-  r.resource_type = 2;
-  r.resource_name = "t";
-  DescribeConfigsResourceResult& c = r.configs.emplace_back();
-  c.name = "a";
-  c.value = "1";
-  c.config_source = 1;
-  c.synonyms.push_back({"a", "1", 1});
-  c.config_type = 5;
-  c.documentation = "d";
+  DescribeConfigsResponse response = DescribeConfigsSample();
   ExpectGolden(EncodeDescribeConfigsResponse, DecodeDescribeConfigsResponse, response, 4,
                "00 00 00 00 02 00 00 00 02 02 't' "                  // result: no error, topic t
                "02 02 'a' 02 '1' 00 01 00 02 02 'a' 02 '1' 01 00 05 02 'd' 00 "
@@ -316,14 +330,9 @@ TEST(KafkaProtocolFlexibleGoldensTest, DeleteRecordsV0AndV2) {
 TEST(KafkaProtocolFlexibleGoldensTest, DescribeLogDirsV0AndV4) {
   DescribeLogDirsRequest all;
   ExpectGolden(EncodeDescribeLogDirsRequest, DecodeDescribeLogDirsRequest, all, 0, "ff ff ff ff");
-  DescribeLogDirsResponse response;
-  DescribeLogDirsResult& d = response.results.emplace_back();
-  d.log_dir = "/d";
-  d.total_bytes = 1000;
-  d.usable_bytes = 500;
-  DescribeLogDirsTopic& t = d.topics.emplace_back();
-  t.name = "t";
-  t.partitions.push_back({0, 100, 0, false});
+  DescribeLogDirsResponse response = LogDirsSample();
+  response.results[0].total_bytes = 1000;
+  response.results[0].usable_bytes = 500;
   ExpectGolden(EncodeDescribeLogDirsResponse, DecodeDescribeLogDirsResponse, response, 4,
                "00 00 00 00 00 00 "                                  // throttle, error
                "02 00 00 03 '/d' 02 02 't' 02 "                      // dir, topic t
@@ -466,28 +475,13 @@ TEST(KafkaProtocolFlexibleGoldensTest, RemainingDistinctVersions) {
   cluster.controller_id = 1;
   ExpectGolden(EncodeDescribeClusterResponse, DecodeDescribeClusterResponse, cluster, 0,
                "00 00 00 00 00 00 00 02 'c' 00 00 00 01 01 80 00 00 00 00");
-  DescribeConfigsResponse configs;
-  DescribeConfigsResult& r = configs.results.emplace_back();
-  r.resource_type = 2;
-  r.resource_name = "t";
-  DescribeConfigsResourceResult& c = r.configs.emplace_back();
-  c.name = "a";
-  c.value = "1";
-  c.config_source = 1;
-  c.synonyms.push_back({"a", "1", 1});
-  c.config_type = 5;
-  c.documentation = "d";
+  DescribeConfigsResponse configs = DescribeConfigsSample();
   ExpectGolden(EncodeDescribeConfigsResponse, DecodeDescribeConfigsResponse, configs, 3,
                "00 00 00 00 00 00 00 01 00 00 ff ff 02 00 01 't' 00 00 00 01 00 01 'a' 00 01 '1' "
                "00 01 00 00 00 00 01 00 01 'a' 00 01 '1' 01 05 00 01 'd'");
   DescribeLogDirsRequest all;
   ExpectGolden(EncodeDescribeLogDirsRequest, DecodeDescribeLogDirsRequest, all, 2, "00 00");
-  DescribeLogDirsResponse dirs;
-  DescribeLogDirsResult& d = dirs.results.emplace_back();
-  d.log_dir = "/d";
-  DescribeLogDirsTopic& t = d.topics.emplace_back();
-  t.name = "t";
-  t.partitions.push_back({0, 100, 0, false});
+  DescribeLogDirsResponse dirs = LogDirsSample();
   ExpectGolden(EncodeDescribeLogDirsResponse, DecodeDescribeLogDirsResponse, dirs, 0,
                "00 00 00 00 00 00 00 01 00 00 00 02 '/d' 00 00 00 01 00 01 't' 00 00 00 01 "
                "00 00 00 00 00 00 00 00 00 00 00 64 00 00 00 00 00 00 00 00 00");
@@ -518,16 +512,7 @@ TEST(KafkaProtocolFlexibleGoldensTest, MetadataV7ToV11) {
                "02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 't' 00 01 00 00 00");
   ExpectGolden(EncodeMetadataRequest, DecodeMetadataRequest, by_id, 11,  // no cluster operations
                "02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 't' 00 01 00 00");
-  MetadataResponse v7;
-  v7.brokers.push_back({1, "h", 9092, std::nullopt});
-  v7.cluster_id = "c";
-  v7.controller_id = 1;
-  MetadataResponsePartition p;
-  p.leader_id = 1;
-  p.leader_epoch = 5;
-  p.replica_nodes = {1};
-  p.isr_nodes = {1};
-  v7.topics.push_back({KafkaErrorCode::kNone, "t", {}, false, {p}, -2147483647 - 1});
+  MetadataResponse v7 = MetadataSample();
   ExpectGolden(EncodeMetadataResponse, DecodeMetadataResponse, v7, 7,
                "00 00 00 00 00 00 00 01 00 00 00 01 00 01 'h' 00 00 23 84 ff ff "
                "00 01 'c' 00 00 00 01 "
