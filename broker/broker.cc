@@ -47,6 +47,7 @@ class BrokerImpl final : public Broker {
     logs_config.log_dirs = config_.log_dirs;
     logs_config.default_log_config = config_.log;
     logs_config.retention_check_interval_ms = config_.retention_check_interval_ms;
+    logs_config.producer_id_expiration_ms = config_.producer_id_expiration_ms;
     logs_config.cleaner = config_.cleaner;
     logs_config.recovery_point_checkpoint_interval_ms = config_.recovery_point_checkpoint_interval_ms;
     logs_config.high_watermark_checkpoint_interval_ms = config_.hw_checkpoint_interval_ms;

@@ -47,6 +47,8 @@ const ConfigSchema& BrokerConfigSchema() {
         .Long("log.retention.hours", std::nullopt, "log.retention.ms in hours.", -1)
         .Long("log.retention.bytes", "-1", "Delete old segments beyond this size (-1: no limit).", -1)
         .Long("log.retention.check.interval.ms", "300000", "How often retention runs.", 1)
+        .Long("producer.id.expiration.ms", "86400000",
+              "Forget an idempotent producer's sequences after this long without a write.", 1)
         .Int("log.index.interval.bytes", "4096", "Bytes between offset-index entries.", 0)
         .Long("log.flush.interval.messages", "9223372036854775807",
               "fsync after this many messages.", 1)
@@ -246,6 +248,7 @@ absl::StatusOr<BrokerConfig> LoadBrokerConfig(const std::string& path,
   b.cleaner.backoff_ms = c.GetLong("log.cleaner.backoff.ms");
   if (b.cleaner.threads == 0) b.cleaner.enable = false;
   b.retention_check_interval_ms = c.GetLong("log.retention.check.interval.ms");
+  b.producer_id_expiration_ms = c.GetLong("producer.id.expiration.ms");
   b.recovery_point_checkpoint_interval_ms = c.GetLong("log.flush.offset.checkpoint.interval.ms");
   b.hw_checkpoint_interval_ms = c.GetLong("replica.high.watermark.checkpoint.interval.ms");
   b.replica_lag_time_max_ms = c.GetInt("replica.lag.time.max.ms");

@@ -47,6 +47,7 @@ struct BrokerConfig {
   int64_t fetch_session_eviction_ms = 120000;  // min.incremental.fetch.session.eviction.ms
   storage::LogConfig log;                    // log.* defaults for every topic
   int64_t retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
+  int64_t producer_id_expiration_ms = 86400000;   // producer.id.expiration.ms
   storage::CleanerConfig cleaner;            // log.cleaner.*
   int64_t recovery_point_checkpoint_interval_ms = 60000;  // log.flush.offset.checkpoint.interval.ms
   int64_t hw_checkpoint_interval_ms = 5000;  // replica.high.watermark.checkpoint.interval.ms

@@ -651,6 +651,9 @@ absl::StatusOr<std::string> BatchBuilder::Build() const {
   h.attributes = static_cast<int16_t>(static_cast<int16_t>(compression_) |
                                       (log_append_time_ ? kTimestampTypeBit : 0));
   h.last_offset_delta = static_cast<int32_t>(records_.size() - 1);
+  h.producer_id = producer_id_;
+  h.producer_epoch = producer_epoch_;
+  h.base_sequence = base_sequence_;
   h.base_timestamp = records_.front().timestamp;
   h.max_timestamp = h.base_timestamp;
   std::vector<EncodeRecord> in;

@@ -158,6 +158,13 @@ class BatchBuilder {
     log_append_time_ = v;
     return *this;
   }
+  // An idempotent producer's batch (KIP-98): its id, epoch and the first record's sequence.
+  BatchBuilder& set_producer(int64_t id, int16_t epoch, int32_t base_sequence) {
+    producer_id_ = id;
+    producer_epoch_ = epoch;
+    base_sequence_ = base_sequence;
+    return *this;
+  }
   size_t record_count() const { return records_.size(); }
   // The encoded batch. Requires at least one record.
   absl::StatusOr<std::string> Build() const;
@@ -167,6 +174,9 @@ class BatchBuilder {
   int64_t base_offset_;
   int32_t partition_leader_epoch_ = 0;
   bool log_append_time_ = false;
+  int64_t producer_id_ = -1;
+  int16_t producer_epoch_ = -1;
+  int32_t base_sequence_ = -1;
   std::vector<BuilderRecord> records_;
 };
 

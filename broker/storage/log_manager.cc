@@ -212,7 +212,10 @@ absl::Status LogManager::RunRetention() {
     for (const auto& [tp, log] : logs_) logs.push_back(log);
   }
   absl::Status status;
-  for (const auto& log : logs) status.Update(log->DeleteOldSegments().status());
+  for (const auto& log : logs) {
+    status.Update(log->DeleteOldSegments().status());
+    log->ExpireProducers(config_.producer_id_expiration_ms);
+  }
   return status;
 }
 

@@ -31,6 +31,7 @@ struct LogManagerConfig {
   std::vector<std::string> log_dirs;                      // log.dirs
   LogConfig default_log_config;                           // log.* defaults for every topic
   int64_t retention_check_interval_ms = 300000;           // log.retention.check.interval.ms
+  int64_t producer_id_expiration_ms = 86400000;           // producer.id.expiration.ms (1 day)
   int64_t recovery_point_checkpoint_interval_ms = 60000;  // log.flush.offset.checkpoint.interval.ms
   int64_t high_watermark_checkpoint_interval_ms = 5000;   // replica.high.watermark.checkpoint.interval.ms
   CleanerConfig cleaner;                                  // log.cleaner.*
@@ -56,7 +57,8 @@ class LogManager {
   // Whether the previous stop of these directories was clean (all of them had the marker).
   bool had_clean_shutdown() const { return had_clean_shutdown_; }
 
-  // Periodic work, due by the intervals above: retention, flush.ms, checkpoint files.
+  // Periodic work, due by the intervals above: retention (and idle producer ids), flush.ms,
+  // checkpoint files.
   // Call often (e.g. every 100 ms); it does what is due at `clock->SteadyMs()`.
   absl::Status Tick();
   absl::Status CheckpointRecoveryPoints();

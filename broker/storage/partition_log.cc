@@ -55,14 +55,19 @@ absl::StatusOr<std::unique_ptr<PartitionLog>> PartitionLog::Open(Options options
   log->last_flush_ms_ = options.clock->SteadyMs();
   RETURN_IF_ERROR(log->LoadSegments(options));
   RETURN_IF_ERROR(log->LoadEpochCache());
+  RETURN_IF_ERROR(log->LoadProducerStateLocked());
   log->high_watermark_ = std::clamp(options.high_watermark.value_or(0), log->log_start_offset_,
                                     log->active().next_offset());
   log->CheckInvariants();
   Logger("storage")->info(
-      "opened log {} ({} clean): segments={} log_start={} log_end={} hw={} recovery_point={}",
+      "opened log {} ({} clean): segments={} log_start={} log_end={} hw={} recovery_point={} "
+      "producers={} (from {})",
       log->topic_partition_.DirName(), options.had_clean_shutdown ? "was" : "was NOT",
       log->segments_.size(), log->log_start_offset_, log->active().next_offset(),
-      log->high_watermark_, log->recovery_point_);
+      log->high_watermark_, log->recovery_point_, log->producers_.entries().size(),
+      log->loaded_producer_snapshot_
+          ? absl::StrCat("snapshot ", *log->loaded_producer_snapshot_)
+          : std::string("the log"));
   return log;
 }
 
@@ -250,9 +255,29 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(absl::Span<char> batc
                       absl::StrCat("truncated record batch at byte ", it.position()));
   }
   if (parsed.empty()) return KafkaError(KafkaErrorCode::kInvalidRecord, "no record batches");
+  std::vector<record::BatchHeader> headers;
+  headers.reserve(parsed.size());
+  for (const Parsed& p : parsed) headers.push_back(p.header);
+  ASSIGN_OR_RETURN(std::optional<ProducerBatch> duplicate, CheckProducersLocked(headers));
+  LogAppendInfo info;
+  if (duplicate) {
+    // A retry of a batch the log holds (the answer to the first try was lost): the original's
+    // offsets, nothing appended (Kafka's DUPLICATE_SEQUENCE_NUMBER semantics since 2.x).
+    info.first_offset = Offset(duplicate->first_offset);
+    info.last_offset = Offset(duplicate->last_offset);
+    info.max_timestamp = duplicate->timestamp;
+    if (config_.timestamp_type == TimestampType::kLogAppendTime) {
+      info.log_append_time_ms = duplicate->timestamp;
+    }
+    info.duplicate = true;
+    Logger("storage")->debug("{}: producer {} resent sequences {}..{}: answered with offsets {}..{}",
+                             topic_partition_.DirName(), headers.front().producer_id,
+                             duplicate->first_seq, duplicate->last_seq, duplicate->first_offset,
+                             duplicate->last_offset);
+    return info;
+  }
 
   int64_t next = active().next_offset();
-  LogAppendInfo info;
   info.first_offset = Offset(next);
   if (config_.timestamp_type == TimestampType::kLogAppendTime) {
     info.log_append_time_ms = clock_->WallMs();
@@ -275,7 +300,9 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(absl::Span<char> batc
     next += h.last_offset_delta + 1;
   }
   RETURN_IF_ERROR(MaybeAssignEpoch(epoch.value(), info.first_offset.value()));
-  return AppendLocked(std::string_view(batches.data(), batches.size()), summaries, info);
+  auto appended = AppendLocked(std::string_view(batches.data(), batches.size()), summaries, info);
+  if (appended.ok()) RecordProducersLocked(headers, summaries);
+  return appended;
 }
 
 absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsFollower(std::string_view batches) {
@@ -288,6 +315,7 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsFollower(std::string_view ba
   record::BatchHeader header;
   std::string_view batch;
   std::vector<std::pair<int32_t, int64_t>> epoch_starts;
+  std::vector<record::BatchHeader> headers;
   while (it.Next(&header, &batch)) {
     auto valid = record::ValidateBatch(batch);
     if (!valid.ok()) {
@@ -305,6 +333,7 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsFollower(std::string_view ba
     summaries.push_back({header.base_offset, header.last_offset(), header.max_timestamp,
                          header.size_bytes()});
     epoch_starts.emplace_back(header.partition_leader_epoch, header.base_offset);
+    headers.push_back(header);
     info.num_records += header.records_count;
     next = header.next_offset();
   }
@@ -316,7 +345,10 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsFollower(std::string_view ba
   if (summaries.empty()) return info;
   // Gaps are legal (compacted leaders), so a batch may start past the current log end.
   for (auto [epoch, offset] : epoch_starts) RETURN_IF_ERROR(MaybeAssignEpoch(epoch, offset));
-  return AppendLocked(batches.substr(0, it.position()), summaries, info);
+  auto appended = AppendLocked(batches.substr(0, it.position()), summaries, info);
+  // The same producer state as the leader's, so a new leader de-duplicates as the old one did.
+  if (appended.ok()) RecordProducersLocked(headers, summaries);
+  return appended;
 }
 
 absl::StatusOr<LogAppendInfo> PartitionLog::AppendLocked(std::string_view bytes,
@@ -380,6 +412,12 @@ absl::Status PartitionLog::RollLocked() {
   RETURN_IF_ERROR(SyncDirectory(dir_));  // the new segment's directory entry
   Logger("storage")->debug("rolled {} to new segment {}", topic_partition_.DirName(), new_base);
   segments_[new_base] = std::move(segment);
+  // The producer state as of the new segment's base: a recovery replays from here, not from the
+  // log start. Losing it only costs a longer replay.
+  if (auto st = SnapshotProducersLocked(); !st.ok()) {
+    Logger("storage")->warn("no producer snapshot for {} at {}: {}", topic_partition_.DirName(),
+                            new_base, st.message());
+  }
   return absl::OkStatus();
 }
 
@@ -466,6 +504,8 @@ absl::Status PartitionLog::TruncateToLocked(int64_t offset) {
   recovery_point_ = std::min(recovery_point_, new_leo);
   log_start_offset_ = std::min(log_start_offset_, new_leo);
   if (epochs_.TruncateFromEnd(new_leo)) RETURN_IF_ERROR(PersistEpochCache());
+  // Rebuilt as of the new log end: the newest snapshot at or below it, then the batches after.
+  RETURN_IF_ERROR(LoadProducerStateLocked());
   CheckInvariants();
   return absl::OkStatus();
 }
@@ -488,6 +528,7 @@ absl::Status PartitionLog::TruncateFullyLocked(int64_t offset) {
   log_start_offset_ = high_watermark_ = recovery_point_ = offset;
   epochs_.Clear();
   RETURN_IF_ERROR(PersistEpochCache());
+  ClearProducersLocked();
   CheckInvariants();
   return absl::OkStatus();
 }
@@ -505,6 +546,7 @@ absl::Status PartitionLog::MaybeIncrementLogStartOffset(Offset offset) {
   high_watermark_ = std::max(high_watermark_, new_start);
   RETURN_IF_ERROR(DeleteSegmentsBelow(new_start));
   if (epochs_.TruncateFromStart(new_start)) RETURN_IF_ERROR(PersistEpochCache());
+  TrimProducersBelowStartLocked();
   CheckInvariants();
   return absl::OkStatus();
 }
@@ -552,6 +594,7 @@ absl::StatusOr<int> PartitionLog::DeleteOldSegments() {
     log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
     high_watermark_ = std::max(high_watermark_, log_start_offset_);
     if (epochs_.TruncateFromStart(log_start_offset_)) RETURN_IF_ERROR(PersistEpochCache());
+    TrimProducersBelowStartLocked();
     CheckInvariants();
   }
   return deleted;
@@ -614,6 +657,7 @@ absl::Status PartitionLog::Close() {
   active().OnBecomeInactive();
   RETURN_IF_ERROR(FlushLocked());
   RETURN_IF_ERROR(PersistEpochCache());
+  RETURN_IF_ERROR(SnapshotProducersLocked());
   closed_ = true;
   ++generation_;
   return absl::OkStatus();

@@ -23,6 +23,7 @@
 #include "broker/storage/leader_epoch_cache.h"
 #include "broker/storage/log_config.h"
 #include "broker/storage/log_segment.h"
+#include "broker/storage/producer_state.h"
 #include "broker/storage/segment_files.h"
 #include "common/clock.h"
 #include "common/types.h"
@@ -54,6 +55,9 @@ struct LogAppendInfo {
   int32_t num_batches = 0;
   int64_t num_records = 0;
   int64_t size_bytes = 0;
+  // The batch was an idempotent producer's retry of one the log holds (producer_state.h):
+  // nothing was appended; the offsets and timestamp are those of the original.
+  bool duplicate = false;
 };
 
 struct SegmentInfo {
@@ -104,6 +108,8 @@ class PartitionLog {
   // partition), then assigns offsets from the log end (setting baseOffset), stamps `epoch` as
   // partitionLeaderEpoch (and LogAppendTime if the topic uses it), and appends the bytes.
   // Errors carry Kafka codes: CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, INVALID_RECORD.
+  // Batches of idempotent producers are checked against the producer state first:
+  // OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, or a duplicate (info.duplicate).
   // `batches` is rewritten in place (the caller's buffer: a produce request's frame).
   absl::StatusOr<LogAppendInfo> AppendAsLeader(absl::Span<char> batches, LeaderEpoch epoch);
 
@@ -160,6 +166,18 @@ class PartitionLog {
   // Closes and removes the partition directory.
   absl::Status Delete();
 
+  // ---- idempotent producers (producer_state.h, producer_snapshot.h; partition_log_producers.cc)
+  // The producer state as of the log end: rebuilt at open from the newest snapshot and the
+  // batches after it, kept by every append (leader or follower), rebuilt after a truncation,
+  // trimmed by retention. Snapshots (`<offset>.snapshot`) are written at each roll and at close.
+  ProducerStateTable ProducerStates() const;
+  // producer.id.expiration.ms: forgets producers whose newest batch is older than that.
+  void ExpireProducers(int64_t expiration_ms);
+  // Writes a snapshot at the log end now (the log does it at roll and close).
+  absl::Status TakeProducerSnapshot();
+  // The offset of the snapshot the last load started from; nullopt if it replayed the whole log.
+  std::optional<int64_t> loaded_producer_snapshot() const;
+
   // Applies new topic configs (takes effect from the next append / retention check).
   void SetConfig(const LogConfig& config);
   LogConfig config() const;
@@ -204,6 +222,19 @@ class PartitionLog {
   absl::Status DeleteSegmentsBelow(int64_t offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MaybeAssignEpoch(int32_t epoch, int64_t offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status PersistEpochCache() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Producer state: the newest readable snapshot at or below the log end (at or above the log
+  // start), then the batches after it; snapshots above the log end or below the start go.
+  absl::Status LoadProducerStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ReplayProducersLocked(int64_t from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status SnapshotProducersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The idempotence checks of a leader append's batches, in order; a duplicate's offsets, if any.
+  absl::StatusOr<std::optional<ProducerBatch>> CheckProducersLocked(
+      const std::vector<record::BatchHeader>& headers) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordProducersLocked(const std::vector<record::BatchHeader>& headers,
+                             const std::vector<BatchSummary>& summaries)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TrimProducersBelowStartLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ClearProducersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);  // and every snapshot
   LogSegment& active() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return *segments_.rbegin()->second; }
   void CheckInvariants() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -226,6 +257,8 @@ class PartitionLog {
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t truncated_to_ ABSL_GUARDED_BY(mu_) = INT64_MAX;
   int64_t tombstone_floor_ ABSL_GUARDED_BY(mu_) = 0;
+  ProducerStateTable producers_ ABSL_GUARDED_BY(mu_);
+  std::optional<int64_t> loaded_producer_snapshot_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace gregor::storage

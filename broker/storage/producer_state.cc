@@ -65,8 +65,9 @@ void ProducerStateTable::TruncateFrom(int64_t offset) {
 
 void ProducerStateTable::RemoveBelow(int64_t offset) {
   for (auto it = entries_.begin(); it != entries_.end();) {
-    const auto& batches = it->second.batches;
-    it = batches.empty() || batches.back().last_offset < offset ? entries_.erase(it) : std::next(it);
+    auto& batches = it->second.batches;
+    while (!batches.empty() && batches.front().last_offset < offset) batches.pop_front();
+    it = batches.empty() ? entries_.erase(it) : std::next(it);
   }
 }
 

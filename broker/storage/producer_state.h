@@ -1,7 +1,7 @@
 // Idempotent producers (KIP-98), per partition, as data: for each producer id its epoch and the
 // metadata of its last 5 batches, and the rule that checks a batch before it is appended —
 // Kafka's ProducerStateManager / ProducerAppendInfo. Pure (no files, locks or clocks: the caller
-// passes times and holds the log's lock). Issue 14's groundwork: not wired into the log yet.
+// passes times and holds the log's lock). PartitionLog keeps one (partition_log_producers.cc).
 //
 // A batch of an idempotent producer (producer id >= 0) is, against the producer's entry:
 //   - a duplicate when its epoch is the entry's and its first and last sequence are those of one
@@ -58,7 +58,8 @@ class ProducerStateTable {
 
   // Truncation: forgets batches at or above `offset` (a producer with none left is removed).
   void TruncateFrom(int64_t offset);
-  // Retention / DeleteRecords: forgets producers whose newest batch is below `offset`.
+  // Retention / DeleteRecords: forgets batches that end below `offset` (and producers left with
+  // none), as a replay of the log from `offset` would.
   void RemoveBelow(int64_t offset);
   // producer.id.expiration.ms: forgets producers whose newest batch is older than `now - ms`.
   void Expire(int64_t now_ms, int64_t expiration_ms);
