@@ -11,6 +11,7 @@
 #include "controller/active_controller.h"
 #include "controller/cluster_events.h"
 #include "controller/metadata_state.h"
+#include "controller/producer_id_blocks.h"
 #include "controller/quorum/quorum_driver.h"
 #include "controller/quorum/raft_proto.h"
 #include "proto/controller.grpc.pb.h"
@@ -170,6 +171,9 @@ class ControllerService final : public Controller::CallbackService {
   grpc::ServerUnaryReactor* DescribeCluster(grpc::CallbackServerContext* context,
                                             const DescribeClusterRequest* request,
                                             DescribeClusterResponse* response) override;
+  grpc::ServerUnaryReactor* AllocateProducerIds(grpc::CallbackServerContext* context,
+                                                const AllocateProducerIdsRequest* request,
+                                                AllocateProducerIdsResponse* response) override;
   grpc::ServerWriteReactor<WatchClusterEventsResponse>* WatchClusterEvents(
       grpc::CallbackServerContext* context, const WatchClusterEventsRequest* request) override;
 
@@ -421,6 +425,15 @@ grpc::ServerUnaryReactor* ControllerService::ElectLeaders(grpc::CallbackServerCo
   ElectLeadersRequest req = *request;
   return server_->Write(context, "elect leaders", response, [req](const MetadataImage& image) {
     return controller::ElectLeaders(image, req);
+  });
+}
+
+grpc::ServerUnaryReactor* ControllerService::AllocateProducerIds(
+    grpc::CallbackServerContext* context, const AllocateProducerIdsRequest* request,
+    AllocateProducerIdsResponse* response) {
+  AllocateProducerIdsRequest req = *request;
+  return server_->Write(context, "allocate producer ids", response, [req](const MetadataImage& image) {
+    return controller::AllocateProducerIds(image, req);
   });
 }
 

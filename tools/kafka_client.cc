@@ -71,6 +71,19 @@ absl::StatusOr<std::string> AcksSetting(const std::string& acks) {
       absl::StrCat("bad --acks '", acks, "': use all (= -1, every in-sync replica), 1 (leader only) or 0 (no acknowledgement)"));
 }
 
+absl::StatusOr<KafkaSettings> DeliverySettings(const std::string& acks, bool idempotence) {
+  auto setting = AcksSetting(acks);
+  if (!setting.ok()) return setting.status();
+  if (idempotence && *setting != "all") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--idempotence needs --acks all (a retry is only safe to de-duplicate once every in-sync "
+        "replica has the first try), not --acks ", acks));
+  }
+  KafkaSettings settings = {{"acks", *setting}};
+  if (idempotence) settings.push_back({"enable.idempotence", "true"});
+  return settings;
+}
+
 absl::StatusOr<std::string> CompressionSetting(const std::string& codec) {
   static const char* const kCodecs[] = {"none", "gzip", "snappy", "lz4", "zstd"};
   for (const char* c : kCodecs) {

@@ -46,6 +46,9 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseKeyValue(const std::str
 
 // The --acks and --compression values, as librdkafka spells them; errors list the choices.
 absl::StatusOr<std::string> AcksSetting(const std::string& acks);
+// The producer settings of --acks and --idempotence (librdkafka's acks and enable.idempotence;
+// idempotence needs acks=all, and keeps at most 5 requests in flight per broker).
+absl::StatusOr<KafkaSettings> DeliverySettings(const std::string& acks, bool idempotence);
 absl::StatusOr<std::string> CompressionSetting(const std::string& codec);
 
 // The first line of every "cannot reach the cluster" error.

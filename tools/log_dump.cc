@@ -10,6 +10,8 @@
 #include "absl/strings/str_format.h"
 #include "common/file.h"
 #include "broker/storage/offset_index.h"
+#include "broker/storage/producer_snapshot.h"
+#include "broker/storage/producer_state.h"
 #include "broker/storage/time_index.h"
 #include "common/record_batch.h"
 #include "common/strings.h"
@@ -105,13 +107,16 @@ SegmentScan DumpSegment(const std::string& path, const LogDumpOptions& options, 
     bool crc_ok = crc == header->crc;
     out << absl::StrFormat(
         "baseOffset: %d lastOffset: %d count: %d position: %d size: %d partitionLeaderEpoch: %d "
-        "magic: %d compression: %s %s: %d maxTimestamp: %d producerId: %d crc: 0x%08x isvalid: "
-        "%s\n",
+        "magic: %d compression: %s %s: %d maxTimestamp: %d producerId: %d producerEpoch: %d "
+        "baseSequence: %d lastSequence: %d isTransactional: %s crc: 0x%08x isvalid: %s\n",
         header->base_offset, header->last_offset(), header->records_count, position, *batch_size,
         header->partition_leader_epoch, header->magic,
         ToAbsl(CompressionName(header->compression())),
         header->log_append_time() ? "LogAppendTime" : "CreateTime", header->base_timestamp,
-        header->max_timestamp, header->producer_id, header->crc, crc_ok ? "true" : "false");
+        header->max_timestamp, header->producer_id, header->producer_epoch, header->base_sequence,
+        header->base_sequence < 0 ? -1
+                                  : storage::LastSequence(header->base_sequence, header->records_count),
+        header->is_transactional() ? "true" : "false", header->crc, crc_ok ? "true" : "false");
     if (!crc_ok) {
       fail(absl::StrFormat("CRC mismatch: stored 0x%08x, computed 0x%08x", header->crc, crc));
       break;
@@ -229,6 +234,30 @@ std::optional<int64_t> BaseOffsetOf(const fs::path& path) {
   return std::stoll(stem);
 }
 
+// The producer state snapshots of a partition directory (broker/storage/producer_snapshot.h),
+// a line per retained batch. A damaged one is reported; the broker skips it too (replaying the
+// log instead), so it is not corruption of the log.
+void DumpProducerSnapshots(const std::string& dir, std::ostream& out) {
+  for (int64_t offset : storage::ListProducerSnapshots(dir)) {
+    const std::string path = storage::ProducerSnapshotPath(dir, offset);
+    auto table = storage::ReadProducerSnapshot(dir, offset);
+    if (!table.ok()) {
+      out << "Producer snapshot " << path << ": unreadable (" << table.status().message()
+          << "); the broker replays the log instead\n";
+      continue;
+    }
+    out << "Producer snapshot " << path << ": " << table->entries().size() << " producer(s)\n";
+    for (const auto& [pid, entry] : table->entries()) {
+      for (const storage::ProducerBatch& b : entry.batches) {
+        out << absl::StrFormat(
+            "producerId: %d producerEpoch: %d firstSequence: %d lastSequence: %d firstOffset: %d "
+            "lastOffset: %d timestamp: %d\n",
+            pid, entry.epoch, b.first_seq, b.last_seq, b.first_offset, b.last_offset, b.timestamp);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int RunLogDump(const LogDumpOptions& options, std::ostream& out, std::ostream& err) {
@@ -270,6 +299,7 @@ int RunLogDump(const LogDumpOptions& options, std::ostream& out, std::ostream& e
       corrupt = true;
     }
   }
+  if (fs::is_directory(path, ec)) DumpProducerSnapshots(options.path, out);
   out << "Summary: " << segments.size() << " segment(s), " << batches << " batch(es), ";
   if (gap_offsets > 0) out << gap_offsets << " offset(s) in gaps, ";
   out << (corrupt ? "CORRUPTION FOUND" : "all valid") << "\n";

@@ -150,15 +150,15 @@ absl::Status CheckLoadOptions(const PerfOptions& o, size_t min_record_size) {
   if (o.reporting_interval_ms <= 0) {
     return absl::InvalidArgumentError("--reporting-interval-ms must be positive");
   }
-  if (auto a = AcksSetting(o.acks); !a.ok()) return a.status();
+  if (auto d = DeliverySettings(o.acks, o.idempotence); !d.ok()) return d.status();
   if (auto c = CompressionSetting(o.compression); !c.ok()) return c.status();
   return absl::OkStatus();
 }
 
 KafkaSettings ProducerSettings(const PerfOptions& o) {
-  KafkaSettings s = {{"acks", *AcksSetting(o.acks)},
-                     {"compression.type", o.compression},
-                     {"message.timeout.ms", "30000"}};
+  KafkaSettings s = *DeliverySettings(o.acks, o.idempotence);
+  s.push_back({"compression.type", o.compression});
+  s.push_back({"message.timeout.ms", "30000"});
   if (o.linger_ms) s.push_back({"linger.ms", std::to_string(*o.linger_ms)});
   if (o.batch_size) s.push_back({"batch.size", std::to_string(*o.batch_size)});
   return s;
@@ -549,6 +549,8 @@ void AddPerfCommands(CLI::App& app, int* exit_code) {
     cmd->add_option("--acks", o->acks, "all (= -1), 1 or 0")
         ->capture_default_str()
         ->check(CLI::IsMember({"all", "-1", "1", "0"}));
+    cmd->add_flag("--idempotence", o->idempotence,
+                  "Idempotent producer (librdkafka enable.idempotence; needs --acks all)");
     cmd->add_option("--linger-ms", o->linger_ms, "librdkafka linger.ms (default 5)")
         ->check(CLI::Range(0, 900000));
     cmd->add_option("--batch-size", o->batch_size,

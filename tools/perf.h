@@ -31,6 +31,7 @@ struct PerfOptions {
   double duration_s = -1;        // -1: use num_records
   double throughput = -1;        // records/s; -1 unlimited
   std::string acks = "all";
+  bool idempotence = false;       // librdkafka's enable.idempotence
   std::optional<int> linger_ms;
   std::optional<int> batch_size;  // bytes (librdkafka batch.size)
   std::string compression = "none";

@@ -78,8 +78,10 @@ int RunProduce(const ProduceOptions& given, std::istream& in, std::ostream& err)
     return 2;
   };
   if (auto s = TakeReaderProperties(&options); !s.ok()) return fail(s);
-  auto acks = AcksSetting(options.acks);
-  if (!acks.ok()) return fail(acks.status());
+  auto delivery = DeliverySettings(options.acks, options.idempotence);
+  if (!delivery.ok()) return fail(delivery.status());
+  const std::string acks_setting = delivery->front().second;
+  const std::string* acks = &acks_setting;
   auto codec = CompressionSetting(options.compression);
   if (!codec.ok()) return fail(codec.status());
   if (options.key_separator && options.key_separator->empty()) {
@@ -122,9 +124,9 @@ int RunProduce(const ProduceOptions& given, std::istream& in, std::ostream& err)
     }
   };
 
-  KafkaSettings settings = {{"acks", *acks},
-                            {"compression.type", *codec},
-                            {"message.timeout.ms", std::to_string(options.timeout_ms)}};
+  KafkaSettings settings = *delivery;
+  settings.push_back({"compression.type", *codec});
+  settings.push_back({"message.timeout.ms", std::to_string(options.timeout_ms)});
   if (options.linger_ms) settings.push_back({"linger.ms", std::to_string(*options.linger_ms)});
   auto client = KafkaClient::Create(RD_KAFKA_PRODUCER, options.client, settings, on_delivery);
   if (!client.ok()) return fail(client.status());
@@ -249,6 +251,9 @@ void AddProduceCommand(CLI::App& app, int* exit_code) {
                   "Acknowledgement required: all (= -1), 1 (leader) or 0 (none)")
       ->capture_default_str()
       ->check(CLI::IsMember({"all", "-1", "1", "0"}));
+  cmd->add_flag("--idempotence,--enable-idempotence", options->idempotence,
+               "Idempotent producer (librdkafka enable.idempotence): retries, even across a "
+               "failover, write each message once and in order. Needs --acks all");
   cmd->add_option("--partition,-p", options->partition,
                   "Send every message to this partition (default: librdkafka's partitioner)")
       ->check(CLI::NonNegativeNumber);

@@ -29,6 +29,7 @@ struct ProduceOptions {
   std::vector<std::string> headers;          // key=value, added to every message
   std::optional<int> linger_ms;
   int timeout_ms = 30000;                    // per message: librdkafka's message.timeout.ms
+  bool idempotence = false;                  // librdkafka's enable.idempotence
 };
 
 // Returns the exit status: 0 every message acknowledged; 1 some were not (each reported on

@@ -83,7 +83,9 @@ void GroupApis::FindCoordinator(const kafka::RequestHeader& h, const Done& done)
     done(EncodeOrClose(response, h.api_version, kafka::EncodeFindCoordinatorResponse));
   };
   if (request->key_type == 1) {
-    return fail(E::kCoordinatorNotAvailable, "transactions are not supported by this broker");
+    // Not retriable, so a transactional producer fails at once with the reason (Java and
+    // KafkaJS surface the message) rather than waiting for a coordinator that never comes.
+    return fail(E::kUnsupportedVersion, "transactions are not supported by Gregor");
   }
   if (request->key_type != 0) {
     return fail(E::kInvalidRequest, absl::StrCat("unknown key_type ", request->key_type));

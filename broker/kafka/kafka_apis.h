@@ -23,6 +23,7 @@
 #include "broker/controller_link.h"
 #include "broker/kafka/fetch_sessions.h"
 #include "broker/kafka/outcome.h"
+#include "broker/kafka/producer_ids.h"
 #include "common/kafka/api.h"
 #include "common/kafka/messages.h"
 #include "broker/peer_liveness.h"
@@ -123,6 +124,9 @@ class KafkaApis {
   Outcome HandleDescribeCluster(const kafka::RequestHeader& header);
   Outcome HandleDescribeLogDirs(const kafka::RequestHeader& header);
   Outcome HandleElectLeaders(const kafka::RequestHeader& header);
+  // kafka_producers.cc
+  Outcome HandleInitProducerId(const kafka::RequestHeader& header);
+  Outcome HandleDescribeProducers(const kafka::RequestHeader& header);
   // Makes `wanted` the topic's overrides (what it lacks goes back to the default), through the
   // controller.
   absl::Status AlterTopicConfigs(const std::string& topic,
@@ -176,6 +180,7 @@ class KafkaApis {
   Clock* const clock_;
   BackgroundRunner background_;
   FetchSessionCache fetch_sessions_;
+  ProducerIdManager producer_ids_;
   absl::Mutex follower_reads_mu_;
   std::set<std::string> follower_reads_ ABSL_GUARDED_BY(follower_reads_mu_);
   absl::Mutex auto_create_mu_;

@@ -53,6 +53,7 @@ absl::StatusOr<KafkaApis::ProduceState> KafkaApis::BeginProduce(const kafka::Req
         out.error_code = KafkaErrorCode::kInvalidTopicException;
       } else if (state.request.transactional_id) {
         out.error_code = KafkaErrorCode::kUnsupportedForMessageFormat;
+        out.error_message = "transactions are not supported by Gregor";
       } else if (partition == nullptr) {
         out.error_code = NotHostedError(topic.name, p.index);
       } else if (!p.records) {

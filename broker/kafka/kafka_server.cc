@@ -333,7 +333,8 @@ struct KafkaServer::Impl {
             h.api_key == kafka::ApiKey::kAlterConfigs ||
             h.api_key == kafka::ApiKey::kIncrementalAlterConfigs ||
             h.api_key == kafka::ApiKey::kCreatePartitions ||
-            h.api_key == kafka::ApiKey::kElectLeaders;
+            h.api_key == kafka::ApiKey::kElectLeaders ||
+            h.api_key == kafka::ApiKey::kInitProducerId;  // now and then a block of ids
         co_await RunOnPool(waits_for_controller ? &admin_pool : &pool, &work);
         Complete(conn, response.get(), std::move(outcome));
       }

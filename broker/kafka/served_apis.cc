@@ -30,6 +30,8 @@ constexpr ServedApi kServed[] = {
     {ApiKey::kCreateTopics, 0, 0, 7},
     {ApiKey::kDeleteTopics, 0, 0, 6},
     {ApiKey::kDeleteRecords, 0, 0, 2},
+    // Idempotent producers only: librdkafka's IdempotentProducer feature needs v0.
+    {ApiKey::kInitProducerId, 0, 0, 4},
     {ApiKey::kOffsetForLeaderEpoch, 0, 0, 4},
     {ApiKey::kDescribeConfigs, 0, 0, 4},
     {ApiKey::kAlterConfigs, 0, 0, 2},
@@ -40,6 +42,7 @@ constexpr ServedApi kServed[] = {
     {ApiKey::kIncrementalAlterConfigs, 0, 0, 1},
     {ApiKey::kOffsetDelete, 0, 0, 0},
     {ApiKey::kDescribeCluster, 0, 0, 1},
+    {ApiKey::kDescribeProducers, 0, 0, 0},
 };
 
 constexpr bool EveryServedVersionHasACodec() {

@@ -270,7 +270,7 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(absl::Span<char> batc
       info.log_append_time_ms = duplicate->timestamp;
     }
     info.duplicate = true;
-    Logger("storage")->debug("{}: producer {} resent sequences {}..{}: answered with offsets {}..{}",
+    Logger("storage")->info("{}: producer {} resent sequences {}..{}: answered with offsets {}..{}",
                              topic_partition_.DirName(), headers.front().producer_id,
                              duplicate->first_seq, duplicate->last_seq, duplicate->first_offset,
                              duplicate->last_offset);

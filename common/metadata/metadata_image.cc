@@ -163,6 +163,9 @@ absl::Status MetadataImage::ApplyRecord(int64_t offset, const MetadataRecord& re
     case MetadataRecord::kClusterId:
       if (cluster_id_.empty()) cluster_id_ = record.cluster_id().cluster_id();
       return absl::OkStatus();
+    case MetadataRecord::kProducerIds:
+      next_producer_id_ = std::max(next_producer_id_, record.producer_ids().next_producer_id());
+      return absl::OkStatus();
     case MetadataRecord::kNoOp:
     case MetadataRecord::RECORD_NOT_SET:
       return absl::OkStatus();
@@ -174,6 +177,9 @@ MetadataSnapshot MetadataImage::ToSnapshot() const {
   MetadataSnapshot snapshot;
   snapshot.set_last_offset(offset_);
   if (!cluster_id_.empty()) snapshot.add_records()->mutable_cluster_id()->set_cluster_id(cluster_id_);
+  if (next_producer_id_ > 0) {
+    snapshot.add_records()->mutable_producer_ids()->set_next_producer_id(next_producer_id_);
+  }
   for (const auto& [id, b] : brokers_) {
     RegisterBrokerRecord* r = snapshot.add_records()->mutable_register_broker();
     r->set_broker_id(id);

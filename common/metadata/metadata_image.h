@@ -70,6 +70,8 @@ class MetadataImage {
   int64_t offset() const { return offset_; }
   // "" until the first active controller wrote it (ClusterIdRecord).
   const std::string& cluster_id() const { return cluster_id_; }
+  // The first producer id not yet handed out in a block (ProducerIdsRecord).
+  int64_t next_producer_id() const { return next_producer_id_; }
   const std::map<int32_t, BrokerRegistration>& brokers() const { return brokers_; }
   const std::map<std::string, TopicState>& topics() const { return topics_; }
   const BrokerRegistration* FindBroker(int32_t id) const;
@@ -85,6 +87,7 @@ class MetadataImage {
  private:
   int64_t offset_ = 0;
   std::string cluster_id_;
+  int64_t next_producer_id_ = 0;
   std::map<int32_t, BrokerRegistration> brokers_;
   std::map<std::string, TopicState> topics_;
 };
