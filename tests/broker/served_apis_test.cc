@@ -41,6 +41,7 @@ TEST(ServedApisTest, AdvertisedTableIsExactlyTheRecommendedOne) {
                           ApiVersionRange{ApiKey::kCreateTopics, 0, 7},
                           ApiVersionRange{ApiKey::kDeleteTopics, 0, 6},
                           ApiVersionRange{ApiKey::kDeleteRecords, 0, 2},
+                          ApiVersionRange{ApiKey::kInitProducerId, 0, 4},
                           ApiVersionRange{ApiKey::kOffsetForLeaderEpoch, 0, 4},
                           ApiVersionRange{ApiKey::kDescribeConfigs, 0, 4},
                           ApiVersionRange{ApiKey::kAlterConfigs, 0, 2},
@@ -50,7 +51,8 @@ TEST(ServedApisTest, AdvertisedTableIsExactlyTheRecommendedOne) {
                           ApiVersionRange{ApiKey::kElectLeaders, 0, 2},
                           ApiVersionRange{ApiKey::kIncrementalAlterConfigs, 0, 1},
                           ApiVersionRange{ApiKey::kOffsetDelete, 0, 0},
-                          ApiVersionRange{ApiKey::kDescribeCluster, 0, 1}));
+                          ApiVersionRange{ApiKey::kDescribeCluster, 0, 1},
+                          ApiVersionRange{ApiKey::kDescribeProducers, 0, 0}));
 }
 
 TEST(ServedApisTest, TheFlexibleVersionsAdvertisedAreTheImplementedOnes) {
@@ -70,13 +72,16 @@ TEST(ServedApisTest, TheFlexibleVersionsAdvertisedAreTheImplementedOnes) {
                           F{ApiKey::kCreateTopics, 5}, F{ApiKey::kCreateTopics, 6},
                           F{ApiKey::kCreateTopics, 7}, F{ApiKey::kDeleteTopics, 4},
                           F{ApiKey::kDeleteTopics, 5}, F{ApiKey::kDeleteTopics, 6},
-                          F{ApiKey::kDeleteRecords, 2}, F{ApiKey::kOffsetForLeaderEpoch, 4},
+                          F{ApiKey::kDeleteRecords, 2}, F{ApiKey::kInitProducerId, 2},
+                          F{ApiKey::kInitProducerId, 3}, F{ApiKey::kInitProducerId, 4},
+                          F{ApiKey::kOffsetForLeaderEpoch, 4},
                           F{ApiKey::kDescribeConfigs, 4},
                           F{ApiKey::kAlterConfigs, 2}, F{ApiKey::kDescribeLogDirs, 2},
                           F{ApiKey::kDescribeLogDirs, 3}, F{ApiKey::kDescribeLogDirs, 4},
                           F{ApiKey::kCreatePartitions, 2}, F{ApiKey::kCreatePartitions, 3},
                           F{ApiKey::kElectLeaders, 2}, F{ApiKey::kIncrementalAlterConfigs, 1},
-                          F{ApiKey::kDescribeCluster, 0}, F{ApiKey::kDescribeCluster, 1}));
+                          F{ApiKey::kDescribeCluster, 0}, F{ApiKey::kDescribeCluster, 1},
+                          F{ApiKey::kDescribeProducers, 0}));
 }
 
 TEST(ServedApisTest, ServedVersions) {

@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/controller/control_test_util.h"
+#include "controller/producer_id_blocks.h"
 
 namespace gregor::controller {
 namespace {
@@ -559,6 +560,39 @@ TEST(ControlShutdownTest, NoNewLeadershipsGoToAShuttingDownBroker) {
   c.Fence(3);
   EXPECT_EQ(c.P("t", 0).leader, 2);
   EXPECT_THAT(c.P("t", 0).isr, ElementsAre(2));
+}
+
+// Producer id blocks (producer_id_blocks.h): consecutive, never twice, even from a snapshot of
+// the image (a new active controller); only for a broker's current registration.
+TEST(ControlProducerIdsTest, BlocksFollowEachOtherAndSurviveASnapshot) {
+  Cluster c;
+  c.AddBrokers({1, 2});
+  AllocateProducerIdsRequest request;
+  request.set_broker_id(1);
+  request.set_broker_epoch(c.Epoch(1));
+  auto first = AllocateProducerIds(c.image, request);
+  EXPECT_EQ(first.reply.error().code(), kNone);
+  EXPECT_EQ(first.reply.producer_id_start(), 0);
+  EXPECT_EQ(first.reply.producer_id_len(), kProducerIdBlockSize);
+  c.Commit(first.records);
+  request.set_broker_id(2);
+  request.set_broker_epoch(c.Epoch(2));
+  auto second = AllocateProducerIds(c.image, request);
+  EXPECT_EQ(second.reply.producer_id_start(), kProducerIdBlockSize);
+  c.Commit(second.records);
+  auto restored = MetadataImage::FromSnapshot(c.image.ToSnapshot());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->next_producer_id(), 2 * kProducerIdBlockSize);
+  EXPECT_EQ(AllocateProducerIds(*restored, request).reply.producer_id_start(),
+            2 * kProducerIdBlockSize);
+
+  request.set_broker_epoch(c.Epoch(2) + 100);
+  auto stale = AllocateProducerIds(c.image, request);
+  EXPECT_EQ(stale.reply.error().code(), kStaleBrokerEpoch);
+  EXPECT_THAT(stale.records, IsEmpty());
+  request.set_broker_id(9);
+  EXPECT_EQ(AllocateProducerIds(c.image, request).reply.error().code(),
+            Code(KafkaErrorCode::kBrokerIdNotRegistered));
 }
 
 }  // namespace

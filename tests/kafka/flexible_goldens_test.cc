@@ -202,6 +202,36 @@ TEST(KafkaProtocolFlexibleGoldensTest, DescribeClusterV1Response) {
                "02 00 00 00 01 02 'h' 00 00 23 84 02 'r' 00 00 00 1f a0 00");
 }
 
+// InitProducerId: v0-1 classic, v2+ flexible, v3+ with the current id and epoch (KIP-360).
+TEST(KafkaProtocolFlexibleGoldensTest, InitProducerId) {
+  ExpectGolden(EncodeInitProducerIdRequest, DecodeInitProducerIdRequest,
+               InitProducerIdRequest{std::nullopt, 60000, -1, -1}, 0, "ff ff 00 00 ea 60");
+  ExpectGolden(EncodeInitProducerIdRequest, DecodeInitProducerIdRequest,
+               InitProducerIdRequest{std::nullopt, 60000, -1, -1}, 2, "00 00 00 ea 60 00");
+  ExpectGolden(EncodeInitProducerIdRequest, DecodeInitProducerIdRequest,
+               InitProducerIdRequest{"x", 60000, 1000, 3}, 4,
+               "02 'x' 00 00 ea 60 00 00 00 00 00 00 03 e8 00 03 00");
+  ExpectGolden(EncodeInitProducerIdResponse, DecodeInitProducerIdResponse,
+               InitProducerIdResponse{0, KafkaErrorCode::kNone, 1000, 0}, 1,
+               "00 00 00 00 00 00 00 00 00 00 00 00 03 e8 00 00");
+  ExpectGolden(EncodeInitProducerIdResponse, DecodeInitProducerIdResponse,
+               InitProducerIdResponse{0, KafkaErrorCode::kNone, 1000, 1}, 4,
+               "00 00 00 00 00 00 00 00 00 00 00 00 03 e8 00 01 00");
+}
+
+// DescribeProducers v0 (KIP-664, flexible).
+TEST(KafkaProtocolFlexibleGoldensTest, DescribeProducersV0) {
+  ExpectGolden(EncodeDescribeProducersRequest, DecodeDescribeProducersRequest,
+               DescribeProducersRequest{{{"t", {0}}}}, 0, "02 02 't' 02 00 00 00 00 00 00");
+  DescribeProducersResponse response;
+  response.topics = {{"t", {{0, KafkaErrorCode::kNone, std::nullopt, {{1000, 3, 41, 1700, -1, -1}}}}}};
+  ExpectGolden(EncodeDescribeProducersResponse, DecodeDescribeProducersResponse, response, 0,
+               "00 00 00 00 02 02 't' 02 00 00 00 00 00 00 00 "  // throttle, topic, partition 0, error, null message
+               "02 00 00 00 00 00 00 03 e8 00 00 00 03 00 00 00 29 "  // producer 1000, epoch 3, seq 41
+               "00 00 00 00 00 00 06 a4 ff ff ff ff ff ff ff ff ff ff ff ff 00 "  // timestamp, -1, -1
+               "00 00 00");
+}
+
 TEST(KafkaProtocolFlexibleGoldensTest, DeleteTopicsV6Request) {
   DeleteTopicsRequest request;
   DeleteTopicState& t = request.topics.emplace_back();

@@ -107,6 +107,10 @@ absl::Status DecodeRequest(ApiKey key, int16_t version, std::string_view body) {
       return DecodeAndReencode(DecodeCreatePartitionsRequest, EncodeCreatePartitionsRequest, body, version);
     case ApiKey::kDescribeCluster:
       return DecodeAndReencode(DecodeDescribeClusterRequest, EncodeDescribeClusterRequest, body, version);
+    case ApiKey::kInitProducerId:
+      return DecodeAndReencode(DecodeInitProducerIdRequest, EncodeInitProducerIdRequest, body, version);
+    case ApiKey::kDescribeProducers:
+      return DecodeAndReencode(DecodeDescribeProducersRequest, EncodeDescribeProducersRequest, body, version);
     case ApiKey::kOffsetDelete:
       return DecodeAndReencode(DecodeOffsetDeleteRequest, EncodeOffsetDeleteRequest, body, version);
     default:
@@ -177,6 +181,10 @@ absl::Status DecodeResponse(ApiKey key, int16_t version, std::string_view body) 
       return DecodeAndReencode(DecodeCreatePartitionsResponse, EncodeCreatePartitionsResponse, body, version);
     case ApiKey::kDescribeCluster:
       return DecodeAndReencode(DecodeDescribeClusterResponse, EncodeDescribeClusterResponse, body, version);
+    case ApiKey::kInitProducerId:
+      return DecodeAndReencode(DecodeInitProducerIdResponse, EncodeInitProducerIdResponse, body, version);
+    case ApiKey::kDescribeProducers:
+      return DecodeAndReencode(DecodeDescribeProducersResponse, EncodeDescribeProducersResponse, body, version);
     case ApiKey::kOffsetDelete:
       return DecodeAndReencode(DecodeOffsetDeleteResponse, EncodeOffsetDeleteResponse, body,
                                version);
@@ -407,6 +415,12 @@ std::vector<Sample> RequestSamples() {
                                     DescribeClusterRequest{true, 1}));
   }
   for (int16_t v = 0; v <= 4; ++v) {
+    samples.push_back(RequestSample(ApiKey::kInitProducerId, v, EncodeInitProducerIdRequest,
+                                    InitProducerIdRequest{std::nullopt, 60000, 7, 2}));
+  }
+  samples.push_back(RequestSample(ApiKey::kDescribeProducers, 0, EncodeDescribeProducersRequest,
+                                  DescribeProducersRequest{{{"t", {0, 1}}}}));
+  for (int16_t v = 0; v <= 4; ++v) {
     OffsetForLeaderEpochRequest epochs;
     epochs.replica_id = -1;
     epochs.topics.push_back({"t", {{0, 3, 2}, {1, -1, 0}}});
@@ -524,6 +538,14 @@ std::vector<Sample> ResponseSamples() {
   for (int16_t v = 0; v <= 1; ++v) {
     samples.push_back(ResponseSample(ApiKey::kDescribeCluster, v, EncodeDescribeClusterResponse, cluster));
   }
+  for (int16_t v = 0; v <= 4; ++v) {
+    samples.push_back(ResponseSample(ApiKey::kInitProducerId, v, EncodeInitProducerIdResponse,
+                                     InitProducerIdResponse{0, KafkaErrorCode::kNone, 1000, 3}));
+  }
+  DescribeProducersResponse producers;
+  producers.topics = {{"t", {{0, KafkaErrorCode::kNone, std::nullopt, {{1000, 3, 41, 1700, -1, -1}}}}}};
+  samples.push_back(ResponseSample(ApiKey::kDescribeProducers, 0, EncodeDescribeProducersResponse,
+                                   producers));
   GroupResponseSamples(samples);
   return samples;
 }
