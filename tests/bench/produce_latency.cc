@@ -4,6 +4,7 @@
 //
 //   produce_latency --bootstrap 127.0.0.1:9092 --topic T [--partition 0] [--acks 0,1,all]
 //                   [--rate 2000] [--count 20000] [--warmup 1000] [--record-size 100]
+//                   [--producer-id N]
 //
 // It asks the bootstrap broker for the partition's leader (Metadata v1), connects to it and, for
 // each acks setting in turn, sends --count Produce v3 requests of one record each at --rate per
@@ -11,6 +12,8 @@
 // the first byte sent to the last byte of its response. acks=0 has no response: each produce is
 // followed on the same connection by an ApiVersions request, and the time to that answer is
 // reported (the broker finishes the append before it starts the next request).
+// With --producer-id, each batch is an idempotent producer's (that id, epoch 0, the next
+// sequence number), so the broker checks and records its sequence (issue 14's cost per request).
 // Prints p50 / p95 / p99 / p99.9 / max per setting.
 #include <netdb.h>
 #include <netinet/in.h>
@@ -143,6 +146,7 @@ int main(int argc, char** argv) {
   std::string acks_list = "0,1,all";
   int32_t partition = 0;
   int rate = 2000, count = 20000, warmup = 1000, record_size = 100;
+  int64_t producer_id = -1;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
     bool ok = true;
@@ -154,6 +158,7 @@ int main(int argc, char** argv) {
     else if (flag == "--count") ok = absl::SimpleAtoi(value, &count);
     else if (flag == "--warmup") ok = absl::SimpleAtoi(value, &warmup);
     else if (flag == "--record-size") ok = absl::SimpleAtoi(value, &record_size);
+    else if (flag == "--producer-id") ok = absl::SimpleAtoi(value, &producer_id);
     else Die("unknown flag " + flag);
     if (!ok) Die("bad value for " + flag + ": " + value);
   }
@@ -171,6 +176,7 @@ int main(int argc, char** argv) {
   auto batch = record::BatchBuilder().Add(std::nullopt, value, 0).Build();
   if (!batch.ok()) Die(std::string(batch.status().message()));
   int32_t correlation = 100;
+  int32_t sequence = 0;
 
   for (const std::string& acks_name : std::vector<std::string>(absl::StrSplit(acks_list, ','))) {
     int16_t acks = acks_name == "all" || acks_name == "-1" ? -1 : (acks_name == "1" ? 1 : 0);
@@ -185,6 +191,11 @@ int main(int argc, char** argv) {
     for (int i = 0; i < warmup + count; ++i) {
       std::this_thread::sleep_until(next);
       next = std::max(next + interval, SteadyClock::now() - interval);
+      if (producer_id >= 0) {
+        batch = record::BatchBuilder().set_producer(producer_id, 0, sequence++).Add(std::nullopt, value, 0).Build();
+        if (!batch.ok()) Die(std::string(batch.status().message()));
+        request.topic_data[0].partition_data[0].records = std::string_view(*batch);
+      }
       kafka::Writer body;
       if (!kafka::EncodeProduceRequest(request, 3, body).ok()) Die("cannot encode Produce");
       std::string frame = Frame(kafka::ApiKey::kProduce, 3, ++correlation, std::move(body));
