@@ -156,8 +156,9 @@ BatchPlan PlanBatch(const OffsetMap& map, const std::vector<RecordView>& records
     retained_tombstone |= !records[i].has_value;
   }
   if (plan.retained.empty()) {
-    plan.kind = batch.last_offset + 1 == batch.round_end_offset ? BatchPlan::Kind::kEmpty
-                                                                 : BatchPlan::Kind::kDrop;
+    plan.kind = batch.last_offset + 1 == batch.round_end_offset || batch.last_of_producer
+                    ? BatchPlan::Kind::kEmpty
+                    : BatchPlan::Kind::kDrop;
     return plan;
   }
   if (retained_tombstone && !batch.delete_horizon_ms) {
@@ -218,6 +219,8 @@ absl::StatusOr<std::string> CleanBatches(std::string_view batches, const OffsetM
     BatchContext c = context;
     c.last_offset = header.last_offset();
     c.is_control = header.is_control();
+    c.last_of_producer = header.producer_id >= 0 && c.producer_last_offsets != nullptr &&
+                         c.producer_last_offsets->count(header.last_offset()) > 0;
     c.delete_horizon_ms.reset();
     if (header.attributes & record::kDeleteHorizonBit) c.delete_horizon_ms = header.base_timestamp;
     views.clear();

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -108,6 +109,11 @@ struct BatchContext {
   // assigned replica has not reached it yet (a replica away longer than delete.retention.ms must
   // not bring a deleted key back). INT64_MAX: no such bound.
   int64_t tombstone_floor_offset = INT64_MAX;
+  // The last offsets of every idempotent producer's newest batch (the log's producer state when
+  // the round started), or null: such a batch is kept even when emptied, so a producer state
+  // rebuilt from the log still knows the producer's last sequence (Kafka's cleaner does the same).
+  const std::set<int64_t>* producer_last_offsets = nullptr;
+  bool last_of_producer = false;  // set per batch from producer_last_offsets
 };
 
 // Kafka's shouldRetainRecord: the record is the last of its key seen by the map (or beyond what
@@ -119,7 +125,8 @@ struct BatchPlan {
   enum class Kind {
     kKeep,     // byte for byte
     kRebuild,  // from the `retained` records (same base and last offset, codec, producer fields)
-    kEmpty,    // no record survives but the batch ends the round: keep its header, 0 records
+    kEmpty,    // no record survives but the batch ends the round or is a producer's last: keep
+               // its header, 0 records
     kDrop,     // no record survives
   };
   Kind kind = Kind::kKeep;

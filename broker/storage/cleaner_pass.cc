@@ -178,6 +178,7 @@ absl::StatusOr<CleanPassResult> CleanLog(PartitionLog& log, const CleanerView& v
   context.delete_retention_ms = view.config.delete_retention_ms;
   context.round_end_offset = end;
   context.tombstone_floor_offset = view.tombstone_floor;
+  context.producer_last_offsets = &view.producer_last_offsets;
   for (const std::vector<size_t>& group : GroupSegments(view, end)) {
     const cleaner::SegmentMeta& first = view.segments[group.front()];
     const cleaner::SegmentMeta& last = view.segments[group.back()];

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,8 @@ struct CleanerView {
   int64_t truncated_to = INT64_MAX;
   LogConfig config;
   bool closed = false;
+  // The last offset of each idempotent producer's newest batch (cleaner_core.h keeps them).
+  std::set<int64_t> producer_last_offsets;
 };
 
 class PartitionLog {

@@ -22,6 +22,9 @@ CleanerView PartitionLog::TakeCleanerView() {
   truncated_to_ = INT64_MAX;
   view.config = config_;
   view.closed = closed_;
+  for (const auto& [pid, entry] : producers_.entries()) {
+    if (!entry.batches.empty()) view.producer_last_offsets.insert(entry.batches.back().last_offset);
+  }
   for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
     const LogSegment& s = *it->second;
     view.segments.push_back({s.base_offset(), s.next_offset(), std::next(it)->first, s.size_bytes(),

@@ -14,8 +14,9 @@ namespace {
 
 bool Idempotent(const record::BatchHeader& h) { return h.producer_id >= 0; }
 
+// By lastOffsetDelta, not recordsCount: a batch the cleaner emptied keeps its sequence range.
 ProducerBatch BatchOf(const record::BatchHeader& h, int64_t base_offset, int64_t max_timestamp) {
-  return {h.base_sequence, LastSequence(h.base_sequence, h.records_count), base_offset,
+  return {h.base_sequence, LastSequence(h.base_sequence, h.last_offset_delta + 1), base_offset,
           base_offset + h.last_offset_delta, max_timestamp};
 }
 

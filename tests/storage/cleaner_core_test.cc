@@ -86,6 +86,10 @@ TEST(CleanerCoreTest, EmptiedBatchesGoUnlessTheyEndTheRound) {
   BatchContext last = Ctx(1);
   last.round_end_offset = 2;
   EXPECT_EQ(PlanBatch(map, old, last).kind, Kind::kEmpty) << "keeps the log's last offset";
+  BatchContext producers_last = Ctx(1);
+  producers_last.last_of_producer = true;
+  EXPECT_EQ(PlanBatch(map, old, producers_last).kind, Kind::kEmpty)
+      << "keeps an idempotent producer's last sequence";
 }
 
 TEST(CleanerCoreTest, TombstonesInTwoPasses) {

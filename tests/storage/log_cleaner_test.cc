@@ -16,6 +16,7 @@
 #include "absl/synchronization/notification.h"
 #include "broker/storage/checkpoint_file.h"
 #include "broker/storage/log_cleaner.h"
+#include "broker/storage/producer_snapshot.h"
 #include "gtest/gtest.h"
 #include "tests/storage/test_util.h"
 
@@ -635,6 +636,39 @@ TEST_F(CleanerTest, DeletingALogAbortsItsCleanAndWaitsForIt) {
   Written now = Read(*log_);
   EXPECT_LT(now.size(), before.size());
   EXPECT_EQ(now.rbegin()->first, before.rbegin()->first);
+}
+
+// An idempotent producer's newest batch stays (emptied) when compaction removes all its records,
+// so a producer state rebuilt from the log (no snapshot) still has its last sequence (Kafka).
+TEST_F(CleanerTest, AnIdempotentProducersLastBatchSurvivesAsAnEmptyBatch) {
+  Open();
+  auto batch = [](int64_t pid, int32_t seq) {
+    record::BatchBuilder builder;
+    builder.set_producer(pid, 0, seq);
+    for (int i = 0; i < 4; ++i) builder.Add(absl::StrCat("k", i), "v", 1000 + i);
+    return *builder.Build();
+  };
+  testing::AppendOrDie(*log_, batch(7, 0));  // 0..3: all overwritten below
+  testing::AppendOrDie(*log_, batch(8, 0));  // 4..7: overwritten by 8's next batch
+  testing::AppendOrDie(*log_, batch(8, 4));  // 8..11
+  SealAndCommit(*log_);
+  auto cleaner = Cleaner();
+  ASSERT_EQ(CleanAll(*cleaner), 1);
+  std::vector<int64_t> bases;
+  for (const record::Record& r : ReadAll(*log_)) bases.push_back(r.offset);
+  EXPECT_EQ(bases, (std::vector<int64_t>{8, 9, 10, 11}));
+  const ProducerStateTable before = log_->ProducerStates();
+  ASSERT_TRUE(log_->Close().ok());
+  log_.reset();
+  for (int64_t offset : ListProducerSnapshots(dir_.Sub("t-0"))) DeleteProducerSnapshot(dir_.Sub("t-0"), offset);
+  Open();
+  EXPECT_EQ(log_->loaded_producer_snapshot(), std::nullopt);
+  ASSERT_NE(log_->ProducerStates().Find(7), nullptr) << "producer 7's emptied batch is gone";
+  EXPECT_EQ(log_->ProducerStates().Find(7)->batches.back().last_seq, 3);
+  EXPECT_EQ(log_->ProducerStates().Find(8)->batches.back().last_seq, 7);
+  // Producer 8's first batch went (not its last); its newest is enough to continue.
+  EXPECT_EQ(log_->ProducerStates().Find(8)->batches.size(), 1u);
+  EXPECT_EQ(before.Find(8)->batches.size(), 2u);
 }
 
 }  // namespace
