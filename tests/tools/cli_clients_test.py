@@ -343,6 +343,25 @@ SUMMARY = (r"(\d+) records %s, [\d.]+ records/sec \([\d.]+ MB/sec\), [\d.]+ ms a
            r"[\d.]+ ms 99\.9th\.")
 
 
+def test_idempotence(topic):
+    p = produce(topic, "i1\ni2\ni3\n", "--idempotence", "--partition", "0")
+    check(p.returncode == 0 and "produced 3 messages to %s" % topic in p.stderr,
+          "produce --idempotence: exit 0 and summary", show(p))
+    leader = CLUSTER.partition_leaders(topic)[0]
+    p = run("log", "dump", os.path.join(CLUSTER.brokers[leader].log_dir, "%s-0" % topic),
+            bootstrap=False)
+    m = re.search(r"count: 3 .*producerId: (\d+) producerEpoch: 0 baseSequence: 0 "
+                  r"lastSequence: 2 isTransactional: false", p.stdout)
+    check(p.returncode == 0 and m, "log dump shows the producer id, epoch and sequences", show(p))
+    expect_error(["produce", topic, "--idempotence", "--acks", "1"],
+                 r"--idempotence needs --acks all", "produce --idempotence --acks 1", rc=2)
+    p = run("perf", "produce", "--topic", topic, "--num-records", "5000", "--record-size", "100",
+            "--throughput", "-1", "--idempotence", timeout=120)
+    last = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
+    check(p.returncode == 0 and re.fullmatch(SUMMARY % ("sent", "", ""), last),
+          "perf produce --idempotence", show(p))
+
+
 def test_perf():
     topic = unique_topic("cli-perf")
     p = run("perf", "produce", "--topic", topic, "--num-records", "20000", "--record-size", "100",
@@ -421,6 +440,7 @@ def run_all(args, tmp):
             test_delivery_errors(tmp)
             test_errors(topic)
             test_perf()
+            test_idempotence(unique_topic("cli-idempotent"))
         except BaseException:
             cluster.keep_dir = True
             raise
