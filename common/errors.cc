@@ -101,6 +101,8 @@ std::string_view KafkaErrorName(KafkaErrorCode code) {
     case KafkaErrorCode::kOutOfOrderSequenceNumber: return "OUT_OF_ORDER_SEQUENCE_NUMBER";
     case KafkaErrorCode::kDuplicateSequenceNumber: return "DUPLICATE_SEQUENCE_NUMBER";
     case KafkaErrorCode::kInvalidProducerEpoch: return "INVALID_PRODUCER_EPOCH";
+    case KafkaErrorCode::kTransactionalIdAuthorizationFailed:
+      return "TRANSACTIONAL_ID_AUTHORIZATION_FAILED";
     case KafkaErrorCode::kUnknownProducerId: return "UNKNOWN_PRODUCER_ID";
     case KafkaErrorCode::kKafkaStorageError: return "KAFKA_STORAGE_ERROR";
     case KafkaErrorCode::kStaleBrokerEpoch: return "STALE_BROKER_EPOCH";

@@ -56,6 +56,7 @@ enum class KafkaErrorCode : int16_t {
   kOutOfOrderSequenceNumber = 45,
   kDuplicateSequenceNumber = 46,
   kInvalidProducerEpoch = 47,
+  kTransactionalIdAuthorizationFailed = 53,
   kKafkaStorageError = 56,
   kUnknownProducerId = 59,
   kNonEmptyGroup = 68,

@@ -83,9 +83,10 @@ void GroupApis::FindCoordinator(const kafka::RequestHeader& h, const Done& done)
     done(EncodeOrClose(response, h.api_version, kafka::EncodeFindCoordinatorResponse));
   };
   if (request->key_type == 1) {
-    // Not retriable, so a transactional producer fails at once with the reason (Java and
-    // KafkaJS surface the message) rather than waiting for a coordinator that never comes.
-    return fail(E::kUnsupportedVersion, "transactions are not supported by Gregor");
+    // Gregor has no transactions. The one error every client treats as fatal here (librdkafka
+    // retries any other until init_transactions times out): the producer fails at once, and
+    // librdkafka and the Java client show the message.
+    return fail(E::kTransactionalIdAuthorizationFailed, "transactions are not supported by Gregor");
   }
   if (request->key_type != 0) {
     return fail(E::kInvalidRequest, absl::StrCat("unknown key_type ", request->key_type));

@@ -4,7 +4,9 @@
 // A producer that sends its current id and epoch (v3+, KIP-360: it is resuming after an error
 // such as a sequence it cannot continue) gets the next epoch of the same id, so every partition
 // restarts its sequences at 0 and fences the old epoch; at the epoch's maximum it gets a new id.
-// A transactional id is refused: Gregor has no transactions.
+// A transactional id is refused (TRANSACTIONAL_ID_AUTHORIZATION_FAILED, which clients treat as
+// fatal; FindCoordinator for a transaction coordinator answers the same with a message): Gregor
+// has no transactions.
 #include "absl/strings/str_cat.h"
 #include "broker/kafka/kafka_apis.h"
 #include "common/errors.h"
@@ -22,7 +24,7 @@ KafkaApis::Outcome KafkaApis::HandleInitProducerId(const kafka::RequestHeader& h
     Logger("kafka")->warn("InitProducerId for transactional id '{}' from {} refused: Gregor does "
                           "not support transactions",
                           *request->transactional_id, header.client_id.value_or(""));
-    response.error_code = KafkaErrorCode::kUnsupportedVersion;
+    response.error_code = KafkaErrorCode::kTransactionalIdAuthorizationFailed;  // fatal, as above
     return EncodeOrClose(response, header.api_version, kafka::EncodeInitProducerIdResponse);
   }
   constexpr int16_t kMaxEpoch = INT16_MAX - 1;  // Kafka keeps Short.MAX_VALUE as "no epoch"

@@ -52,6 +52,9 @@ const std::vector<KafkaErrorCode>& AllCodes() {
       KafkaErrorCode::kUnknownLeaderEpoch,
       KafkaErrorCode::kFencedLeaderEpoch,
       KafkaErrorCode::kInvalidRecord,
+      KafkaErrorCode::kOutOfOrderSequenceNumber,
+      KafkaErrorCode::kInvalidProducerEpoch,
+      KafkaErrorCode::kTransactionalIdAuthorizationFailed,
   };
   return *codes;
 }

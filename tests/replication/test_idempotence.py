@@ -229,7 +229,7 @@ def test_sarama_idempotent(new_cluster, tmp_path):
 
 OUT_OF_ORDER_SEQUENCE_NUMBER = 45
 INVALID_PRODUCER_EPOCH = 47
-UNSUPPORTED_VERSION = 35
+TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53
 
 
 def idempotent_batch(pid, epoch, seq, count):
@@ -287,7 +287,19 @@ def test_retries_get_their_original_offsets_from_a_new_leader_and_after_a_restar
     assert len({pid for _e, pid, _ep in ids}) == 3, ids
     pid = ids[0][1]
     assert init_producer_id(ports[1], producer_id=pid, producer_epoch=0) == (0, pid, 1)
-    assert init_producer_id(ports[0], transactional_id="txn")[0] == UNSUPPORTED_VERSION
+    assert init_producer_id(ports[0], transactional_id="txn")[0] == \
+        TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    # A transactional producer (librdkafka) fails at once, fatally, saying why.
+    from confluent_kafka import KafkaException, Producer
+    t0 = time.monotonic()
+    txn = Producer({"bootstrap.servers": c.bootstrap, "transactional.id": "gregor-test"})
+    try:
+        txn.init_transactions(30)
+        raise AssertionError("init_transactions succeeded on a broker without transactions")
+    except KafkaException as e:
+        assert e.args[0].fatal() and "transactions are not supported by Gregor" in e.args[0].str(), e
+    assert time.monotonic() - t0 < 10
+    del txn  # destroyed now: no reconnect attempts to brokers the test kills below
 
     assert produce(c, topic, idempotent_batch(pid, 0, 0, 3)) == (0, 0)
     assert produce(c, topic, idempotent_batch(pid, 0, 0, 3)) == (0, 0)   # a retry: same offsets
