@@ -9,34 +9,20 @@ tests/compat/sarama/sarama_client.go, built here in GOPATH mode."""
 
 import json
 import os
-import shutil
 import subprocess
 
 import pytest
 
 from cluster import unique_topic
+from go_build import build_sarama_program
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-GOPATH_SYSTEM = "/usr/share/gocode"
 
 
 @pytest.fixture(scope="module")
 def sarama_client(tmp_path_factory):
-    go = shutil.which("go") or "/usr/bin/go"
-    assert os.path.exists(go), "go is not installed: run deploy/install-deps.sh (golang-go)"
-    assert os.path.isdir(os.path.join(GOPATH_SYSTEM, "src/github.com/Shopify/sarama")), (
-        "sarama is not installed: run deploy/install-deps.sh (golang-github-shopify-sarama-dev)")
-    gopath = tmp_path_factory.mktemp("gopath")
-    src = gopath / "src" / "saramaclient"
-    src.mkdir(parents=True)
-    shutil.copy(os.path.join(HERE, "sarama", "sarama_client.go"), src)
-    binary = str(gopath / "sarama_client")
-    env = dict(os.environ, GO111MODULE="off", GOPATH="%s:%s" % (gopath, GOPATH_SYSTEM),
-               GOCACHE=str(gopath / "cache"), GOFLAGS="")
-    p = subprocess.run([go, "build", "-o", binary, "."], cwd=str(src), env=env,
-                       capture_output=True, timeout=600)
-    assert p.returncode == 0, p.stderr.decode("utf-8", "replace")[-4000:]
-    return binary
+    return build_sarama_program(os.path.join(HERE, "sarama", "sarama_client.go"),
+                                tmp_path_factory.mktemp("sarama"), "saramaclient")
 
 
 @pytest.mark.parametrize("version", ["0.11.0.0", "1.0.0", "2.1.0", "2.2.0", "2.8.0"])

@@ -8,7 +8,9 @@ restart the victim, wait for the full ISR). The producers:
 
   librdkafka  confluent-kafka, enable.idempotence=true, max.in.flight 5, linger 2 ms
   KafkaJS     2.2.4, idempotent: true, maxInFlightRequests 5, one sequential sender per partition
-  sarama      Debian's 1.22, Producer.Idempotent (which requires Net.MaxOpenRequests = 1)
+  sarama      Debian's 1.22, Producer.Idempotent (which requires Net.MaxOpenRequests = 1), one
+              message per batch: sarama 1.22 regroups a batch's messages when its connection
+              breaks, and a regrouped retry can only be refused (sarama_idempotent/main.go)
 
 At the end: the producer stops with every message acknowledged and no error; a plain Consumer
 reads each partition from offset 0 to its high watermark and finds exactly the values sent to
@@ -22,7 +24,6 @@ Run: cd build && ctest -R replication_idempotence --output-on-failure
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -34,11 +35,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BackgroundProducer, compare_replica_logs, consume_all,  # noqa: E402
                      high_watermarks, log)
 from cluster import unique_topic  # noqa: E402  (tests/compat/cluster.py, through harness)
+from go_build import build_sarama_program  # noqa: E402  (tests/compat/go_build.py)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 KAFKAJS_MODULES = os.path.join(REPO, ".deps", "js", "node_modules")
-GOPATH_SYSTEM = "/usr/share/gocode"
 PARTITIONS = 2
 P0 = 0
 RATE = 1000
@@ -198,24 +199,9 @@ def test_kafkajs_idempotent(new_cluster, tmp_path):
     run_and_verify(c, "KafkaJS", topic, producer)
 
 
-def build_sarama_producer(tmp_path):
-    go = shutil.which("go") or "/usr/bin/go"
-    assert os.path.exists(go), "go is not installed: run deploy/install-deps.sh (golang-go)"
-    gopath = tmp_path / "gopath"
-    src = gopath / "src" / "saramaidempotent"
-    src.mkdir(parents=True)
-    shutil.copy(os.path.join(HERE, "sarama_idempotent", "main.go"), src)
-    binary = str(gopath / "sarama_idempotent")
-    env = dict(os.environ, GO111MODULE="off", GOPATH="%s:%s" % (gopath, GOPATH_SYSTEM),
-               GOCACHE=str(gopath / "cache"), GOFLAGS="")
-    p = subprocess.run([go, "build", "-o", binary, "."], cwd=str(src), env=env,
-                       capture_output=True, timeout=600)
-    assert p.returncode == 0, p.stderr.decode("utf-8", "replace")[-4000:]
-    return binary
-
-
 def test_sarama_idempotent(new_cluster, tmp_path):
-    binary = build_sarama_producer(tmp_path)
+    binary = build_sarama_program(os.path.join(HERE, "sarama_idempotent", "main.go"), tmp_path,
+                                  "saramaidempotent")
     c = new_cluster()
     topic = unique_topic("idem-sarama")
     c.create_replicated_topic(topic, PARTITIONS)

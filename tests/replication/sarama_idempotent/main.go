@@ -1,7 +1,15 @@
 // Debian's sarama (1.22) with Producer.Idempotent for tests/replication/test_idempotence.py: an
 // AsyncProducer (acks=all, retries without end; sarama 1.22's idempotent producer requires
 // Net.MaxOpenRequests = 1) writing values "%09d" of a sequence number, seq % partitions its
-// partition, about `rate` messages per second. One JSON line per acknowledgement ({"seq",
+// partition, about `rate` messages per second.
+//
+// One message per batch (Flush.MaxMessages = 1): when its connection to a leader breaks with a
+// request in flight, sarama 1.22 re-queues that request's messages one by one and groups them
+// again with those queued behind them (IBM/sarama#1070, #1430). A regrouped retry has the first
+// sequence of a batch the broker already holds and a different last one, which Kafka (and Gregor,
+// and Redpanda) must refuse with OUT_OF_ORDER_SEQUENCE_NUMBER — after which every later batch of
+// the partition is out of order too. With single-message batches a retry is the batch it repeats,
+// and the broker answers it with its original offset. One JSON line per acknowledgement ({"seq",
 // "partition", "offset"}) or failure ({"seq", "partition", "error"}); when stdin closes it stops
 // producing, waits for every answer, prints {"done": true, "sent": N} and exits.
 package main
@@ -39,6 +47,7 @@ func main() {
 	config.Producer.Partitioner = sarama.NewManualPartitioner
 	config.Producer.Timeout = 5 * time.Second
 	config.Producer.Flush.Frequency = 2 * time.Millisecond
+	config.Producer.Flush.MaxMessages = 1
 	config.Net.MaxOpenRequests = 1
 	config.Net.DialTimeout = time.Second
 	config.Net.ReadTimeout = 6 * time.Second
