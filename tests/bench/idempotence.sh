@@ -2,8 +2,8 @@
 # Idempotent vs plain producer on the local 3-broker cluster: RF 3, min.insync.replicas=2,
 # acks=all, 100 B records.
 #  1. librdkafka (gregor perf produce), 1,000,000 records each, alternating plain /
-#     --idempotence twice (one topic per run), with the client's CPU time (on 2 cores the client
-#     competes with the brokers: librdkafka's idempotent bookkeeping shows in the throughput).
+#     --idempotence 3 times (one topic per run), with linger.ms 5 (gregor perf's default) and 20,
+#     with the client's CPU time (on 2 cores the client competes with the brokers).
 #  2. The broker alone (build/tests/produce_latency: one single-record request in flight, no
 #     client library), plain and idempotent batches alternating 3 times: the cost of the
 #     sequence check per request.
@@ -18,16 +18,19 @@ trap '"$ROOT/deploy/local/cluster.sh" down >/dev/null; rm -rf "$GREGOR_CLUSTER_D
 "$ROOT/deploy/local/cluster.sh" up > /dev/null
 G="$ROOT/build/tools/gregor"
 run=0
-for round in 1 2; do
-  for mode in plain idempotent; do
-    run=$((run + 1))
-    topic="idem-bench-$run"
-    "$G" topic create "$topic" --partitions 1 --replication-factor 3 --config min.insync.replicas=2 > /dev/null
-    flag=""
-    [ "$mode" = idempotent ] && flag="--idempotence"
-    echo "### round $round, $mode: produce 100 B, acks=all"
-    /usr/bin/time -f "client CPU: user %U s, sys %S s" "$G" perf produce --topic "$topic" \
-      --record-size 100 --num-records 1000000 --throughput -1 --acks all $flag 2>&1 | tail -2
+for linger in 5 20; do
+  for round in 1 2 3; do
+    for mode in plain idempotent; do
+      run=$((run + 1))
+      topic="idem-bench-$run"
+      "$G" topic create "$topic" --partitions 1 --replication-factor 3 --config min.insync.replicas=2 > /dev/null
+      flag=""
+      [ "$mode" = idempotent ] && flag="--idempotence"
+      echo "### linger.ms $linger, round $round, $mode: produce 100 B, acks=all"
+      /usr/bin/time -f "client CPU: user %U s, sys %S s" "$G" perf produce --topic "$topic" \
+        --record-size 100 --num-records 1000000 --throughput -1 --acks all --linger-ms "$linger" \
+        $flag 2>&1 | tail -2
+    done
   done
 done
 "$G" topic create lat-plain --partitions 1 --replication-factor 3 --config min.insync.replicas=2 > /dev/null
