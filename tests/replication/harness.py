@@ -276,6 +276,26 @@ class ReplicationCluster(GregorCluster):
         return {b.node_id: b.stop(signal.SIGTERM, timeout=timeout) for b in running}
 
 
+def replica_records(cluster, topic, partitions):
+    """Every record of every replica, read from its segment files (brokers stopped):
+    {broker id (str): {partition (str): [[offset, value]]}}, values decoded as text — the
+    "replicas" of tests/nemesis/checker.py's final state."""
+    from kafka.record.memory_records import MemoryRecords
+    out = {}
+    for n in cluster.brokers:
+        out[str(n)] = {}
+        for p in range(partitions):
+            records = MemoryRecords(cluster.segment_bytes(n, topic, p))
+            rows = []
+            while True:
+                batch = records.next_batch()
+                if batch is None:
+                    break
+                rows += [[r.offset, r.value.decode()] for r in batch]
+            out[str(n)][str(p)] = rows
+    return out
+
+
 def batch_positions(data):
     """[(byte position, base offset, last offset delta)] of the record batches in `data`."""
     out = []

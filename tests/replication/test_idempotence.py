@@ -33,9 +33,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (BackgroundProducer, compare_replica_logs, consume_all,  # noqa: E402
-                     high_watermarks, log)
+                     high_watermarks, log, replica_records)
 from cluster import unique_topic  # noqa: E402  (tests/compat/cluster.py, through harness)
 from go_build import build_sarama_program  # noqa: E402  (tests/compat/go_build.py)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "nemesis"))
+import checker  # noqa: E402  (tests/nemesis/checker.py)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -175,6 +179,21 @@ def run_and_verify(c, name, topic, producer):
     assert all(rc == 0 for rc in codes.values()), codes
     for p, (common, hws, nbytes) in compare_replica_logs(c, topic, PARTITIONS).items():
         assert common == hw[p], (p, hws, hw[p])
+
+    # The same run through the queue checker (tests/nemesis/checker.py), with what an
+    # idempotent acks=all producer promises.
+    history = [{"op": "send", "process": "producer", "value": "%09d" % s, "partition": p,
+                "outcome": "ok", "offset": o} for s, p, o, _t in sorted(producer.acked)]
+    for p in range(PARTITIONS):
+        history.append({"op": "assign", "process": "consumer", "partition": p, "offset": 0})
+        history += [{"op": "poll", "process": "consumer", "partition": p, "offset": o,
+                     "value": v.decode()} for o, v in consumed[p]]
+    final = {"replicas": replica_records(c, topic, PARTITIONS),
+             "high_watermarks": {str(p): hw[p] for p in range(PARTITIONS)}}
+    promises = checker.Promises(no_loss=True, idempotent=True, consumers_read_all=True)
+    report = checker.check(history, final, promises)
+    print(checker.summary(report, promises), flush=True)
+    assert not report.broken(promises)
 
 
 def test_librdkafka_enable_idempotence(new_cluster):
