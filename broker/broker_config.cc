@@ -187,7 +187,11 @@ absl::StatusOr<BrokerConfig> LoadBrokerConfig(const std::string& path,
   }
   RETURN_IF_ERROR(SplitHostPort(c.GetString("replication.listener"), &b.replication_host,
                                 &b.replication_port));
-  b.log_dirs = c.IsSet("log.dirs") ? c.GetList("log.dirs") : c.GetList("log.dir");
+  if (c.IsSet("log.dirs")) {
+    b.log_dirs = c.GetList("log.dirs");
+  } else if (c.IsSet("log.dir")) {
+    b.log_dirs = c.GetList("log.dir");
+  }
   if (b.log_dirs.empty()) {
     return absl::InvalidArgumentError("missing required config 'log.dirs'");
   }

@@ -380,6 +380,11 @@ absl::StatusOr<BatchHeader> ParseBatchHeader(std::string_view data) {
     return Corrupt(absl::StrCat("negative lastOffsetDelta ", h.last_offset_delta));
   }
   if (h.records_count < 0) return Corrupt(absl::StrCat("negative recordsCount ", h.records_count));
+  // last_offset() and next_offset() must fit an int64 (found by fuzz_record_batch).
+  if (h.base_offset > INT64_MAX - 1 - h.last_offset_delta) {
+    return Corrupt(absl::StrCat("baseOffset ", h.base_offset, " + lastOffsetDelta ",
+                                h.last_offset_delta, " is beyond the largest offset"));
+  }
   return h;
 }
 

@@ -65,7 +65,8 @@ struct BatchHeader {
 
 // Decodes the first 61 bytes of `data` and checks what the header alone can tell: enough bytes
 // for a header, magic == 2, batchLength >= 49 (header minus the first 12 bytes),
-// lastOffsetDelta >= 0, recordsCount >= 0. Does not check the CRC or that the whole batch is
+// lastOffsetDelta >= 0, recordsCount >= 0, baseOffset + lastOffsetDelta < 2^63 - 1. Does not
+// check the CRC or that the whole batch is
 // present (use ValidateBatch).
 absl::StatusOr<BatchHeader> ParseBatchHeader(std::string_view data);
 

@@ -19,6 +19,8 @@ PACKAGES=(
   nodejs npm
   # Go's sarama (tests/compat/test_sarama.py builds its client in GOPATH mode)
   golang-go golang-github-shopify-sarama-dev
+  # the libFuzzer targets (tests/fuzz/run.sh): Debian's clang 14 and its libFuzzer
+  clang libfuzzer-14-dev
 )
 
 # Installed, or provided by an installed package (NodeSource's nodejs provides, and conflicts

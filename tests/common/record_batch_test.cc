@@ -385,6 +385,15 @@ TEST(RecordBatchTest, ParseBatchHeaderChecks) {
   bad = good;
   PutBig(&bad, 57, 0x80000000, 4);  // recordsCount INT32_MIN
   EXPECT_FALSE(ParseBatchHeader(bad).ok());
+  // Offsets past INT64_MAX (found by fuzz_record_batch: last_offset() overflowed).
+  bad = good;
+  PutBig(&bad, 0, 0x7fffffffffffffffULL, 8);
+  EXPECT_EQ(ParseBatchHeader(bad).status().code(), absl::StatusCode::kDataLoss);
+  const int32_t delta = ParseBatchHeader(good)->last_offset_delta;
+  PutBig(&bad, 0, static_cast<uint64_t>(INT64_MAX - 1 - delta), 8);
+  EXPECT_TRUE(ParseBatchHeader(bad).ok());
+  PutBig(&bad, 0, static_cast<uint64_t>(INT64_MAX - delta), 8);
+  EXPECT_FALSE(ParseBatchHeader(bad).ok());
 }
 
 TEST(RecordBatchTest, PeekBatchSize) {
