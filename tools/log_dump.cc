@@ -114,8 +114,9 @@ SegmentScan DumpSegment(const std::string& path, const LogDumpOptions& options, 
         ToAbsl(CompressionName(header->compression())),
         header->log_append_time() ? "LogAppendTime" : "CreateTime", header->base_timestamp,
         header->max_timestamp, header->producer_id, header->producer_epoch, header->base_sequence,
-        header->base_sequence < 0 ? -1
-                                  : storage::LastSequence(header->base_sequence, header->last_offset_delta + 1),
+        header->base_sequence < 0
+            ? -1
+            : storage::LastSequence(header->base_sequence, header->last_offset_delta + 1),
         header->is_transactional() ? "true" : "false", header->crc, crc_ok ? "true" : "false");
     if (!crc_ok) {
       fail(absl::StrFormat("CRC mismatch: stored 0x%08x, computed 0x%08x", header->crc, crc));

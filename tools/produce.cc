@@ -80,8 +80,7 @@ int RunProduce(const ProduceOptions& given, std::istream& in, std::ostream& err)
   if (auto s = TakeReaderProperties(&options); !s.ok()) return fail(s);
   auto delivery = DeliverySettings(options.acks, options.idempotence);
   if (!delivery.ok()) return fail(delivery.status());
-  const std::string acks_setting = delivery->front().second;
-  const std::string* acks = &acks_setting;
+  const bool acks_zero = options.acks == "0";
   auto codec = CompressionSetting(options.compression);
   if (!codec.ok()) return fail(codec.status());
   if (options.key_separator && options.key_separator->empty()) {
@@ -216,7 +215,7 @@ int RunProduce(const ProduceOptions& given, std::istream& in, std::ostream& err)
   }
   err << "produced " << delivered << " message" << (delivered == 1 ? "" : "s") << " to "
       << options.topic;
-  if (*acks == "0") err << " (acks=0: sent, not acknowledged)";
+  if (acks_zero) err << " (acks=0: sent, not acknowledged)";
   int64_t lost = failed + rejected;
   if (lost > 0) err << "; " << lost << " failed (see above)";
   err << "\n";

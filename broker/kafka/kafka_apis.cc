@@ -26,22 +26,7 @@ KafkaApis::KafkaApis(const BrokerConfig& config, ReplicaManager* replicas, Contr
       peers_(peers),
       clock_(clock),
       fetch_sessions_(config.fetch_session_cache_slots, config.fetch_session_eviction_ms),
-      producer_ids_([this]() -> absl::StatusOr<std::pair<int64_t, int32_t>> {
-        controller::AllocateProducerIdsRequest request;
-        request.set_broker_id(config_.node_id);
-        request.set_broker_epoch(link_->broker_epoch());
-        auto reply = link_->client().Call(&controller::Controller::Stub::AllocateProducerIds,
-                                          request, absl::Seconds(10));
-        if (!reply.ok()) return reply.status();
-        if (reply->error().code() != 0) {
-          return KafkaError(static_cast<KafkaErrorCode>(reply->error().code()),
-                            reply->error().message());
-        }
-        Logger("kafka")->info("producer ids {}..{} allocated to this broker",
-                              reply->producer_id_start(),
-                              reply->producer_id_start() + reply->producer_id_len() - 1);
-        return std::make_pair(reply->producer_id_start(), reply->producer_id_len());
-      }) {}
+      producer_ids_([this] { return AllocateProducerIdBlock(); }) {}
 
 KafkaApis::Outcome KafkaApis::HandleSimple(const kafka::RequestHeader& header) {
   if (header.api_key == ApiKey::kApiVersions) return HandleApiVersions(header);

@@ -127,6 +127,8 @@ class KafkaApis {
   // kafka_producers.cc
   Outcome HandleInitProducerId(const kafka::RequestHeader& header);
   Outcome HandleDescribeProducers(const kafka::RequestHeader& header);
+  // A block of producer ids from the controller (producer_ids.h).
+  absl::StatusOr<std::pair<int64_t, int32_t>> AllocateProducerIdBlock();
   // Makes `wanted` the topic's overrides (what it lacks goes back to the default), through the
   // controller.
   absl::Status AlterTopicConfigs(const std::string& topic,

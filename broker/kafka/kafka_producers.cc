@@ -14,6 +14,21 @@
 
 namespace gregor::broker {
 
+absl::StatusOr<std::pair<int64_t, int32_t>> KafkaApis::AllocateProducerIdBlock() {
+  controller::AllocateProducerIdsRequest request;
+  request.set_broker_id(config_.node_id);
+  request.set_broker_epoch(link_->broker_epoch());
+  auto reply = link_->client().Call(&controller::Controller::Stub::AllocateProducerIds, request,
+                                    absl::Seconds(10));
+  if (!reply.ok()) return reply.status();
+  if (reply->error().code() != 0) {
+    return KafkaError(static_cast<KafkaErrorCode>(reply->error().code()), reply->error().message());
+  }
+  Logger("kafka")->info("producer ids {}..{} allocated to this broker", reply->producer_id_start(),
+                        reply->producer_id_start() + reply->producer_id_len() - 1);
+  return std::make_pair(reply->producer_id_start(), reply->producer_id_len());
+}
+
 KafkaApis::Outcome KafkaApis::HandleInitProducerId(const kafka::RequestHeader& header) {
   auto request = kafka::DecodeInitProducerIdRequest(header.body, header.api_version);
   if (!request.ok()) return CloseConnection(std::string(request.status().message()));

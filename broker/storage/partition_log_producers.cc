@@ -72,8 +72,9 @@ absl::Status PartitionLog::SnapshotProducersLocked() {
 
 absl::StatusOr<std::optional<ProducerBatch>> PartitionLog::CheckProducersLocked(
     const std::vector<record::BatchHeader>& headers) const {
-  // Later batches of one request are checked as if the earlier ones were recorded.
-  std::map<int64_t, ProducerStateTable> staged;
+  // Later batches of one request are checked as if the earlier ones were recorded: on a copy of
+  // their producer's entry (offsets are not assigned yet; the checks only need sequences).
+  std::map<int64_t, ProducerEntry> staged;
   for (const record::BatchHeader& h : headers) {
     if (h.is_transactional()) {
       return KafkaError(KafkaErrorCode::kInvalidRecord,
@@ -86,15 +87,14 @@ absl::StatusOr<std::optional<ProducerBatch>> PartitionLog::CheckProducersLocked(
                                      h.base_sequence, " and epoch ", h.producer_epoch));
     }
     auto st = staged.find(h.producer_id);
-    const ProducerStateTable& table = st == staged.end() ? producers_ : st->second;
-    ProducerCheck check = table.Check(h.producer_id, h.producer_epoch, h.base_sequence, h.records_count);
+    const ProducerEntry* entry = st != staged.end() ? &st->second : producers_.Find(h.producer_id);
+    ProducerCheck check = CheckBatch(entry, h.producer_epoch, h.base_sequence, h.records_count);
     if (check.duplicate && check.duplicate->first_offset < 0) {
       return KafkaError(KafkaErrorCode::kOutOfOrderSequenceNumber,
                         absl::StrCat("a produce request repeats a batch of producer ", h.producer_id));
     }
     if (check.duplicate) return check.duplicate;
     if (check.error != KafkaErrorCode::kNone) {
-      const ProducerEntry* entry = table.Find(h.producer_id);
       return KafkaError(
           check.error,
           absl::StrCat("producer ", h.producer_id, " epoch ", h.producer_epoch, " sent sequence ",
@@ -102,14 +102,8 @@ absl::StatusOr<std::optional<ProducerBatch>> PartitionLog::CheckProducersLocked(
                        entry->epoch, " sequence ",
                        entry->batches.empty() ? -1 : entry->batches.back().last_seq));
     }
-    if (st == staged.end()) {
-      st = staged.emplace(h.producer_id, ProducerStateTable()).first;
-      if (const ProducerEntry* entry = producers_.Find(h.producer_id)) {
-        for (const ProducerBatch& b : entry->batches) st->second.Record(h.producer_id, entry->epoch, b);
-      }
-    }
-    // Offsets are not assigned yet; the staged table only needs the sequences.
-    st->second.Record(h.producer_id, h.producer_epoch, BatchOf(h, -1, -1));
+    if (st == staged.end()) st = staged.emplace(h.producer_id, entry ? *entry : ProducerEntry()).first;
+    AppendBatch(st->second, h.producer_epoch, BatchOf(h, -1, -1));
   }
   return std::optional<ProducerBatch>();
 }

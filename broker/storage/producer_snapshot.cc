@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "absl/base/internal/endian.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "broker/storage/log_segment.h"
@@ -17,46 +18,30 @@ constexpr int16_t kVersion = 1;
 constexpr size_t kHeaderBytes = 2 + 4 + 4;  // version, crc, entry count
 constexpr size_t kEntryBytes = 8 + 2 + 4 + 8 + 4 + 8 + 4 + 8;
 
-template <typename T>
-void Put(std::string& out, T value) {
-  auto u = static_cast<std::make_unsigned_t<T>>(value);
-  for (int shift = (sizeof(T) - 1) * 8; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((u >> shift) & 0xff));
-  }
-}
-
-template <typename T>
-T Get(std::string_view bytes, size_t& pos) {
-  std::make_unsigned_t<T> u = 0;
-  for (size_t i = 0; i < sizeof(T); ++i) u = (u << 8) | static_cast<uint8_t>(bytes[pos + i]);
-  pos += sizeof(T);
-  return static_cast<T>(u);
-}
-
 }  // namespace
 
 std::string EncodeProducerSnapshot(const ProducerStateTable& table) {
-  std::string out;
-  Put<int16_t>(out, kVersion);
-  Put<uint32_t>(out, 0);  // the CRC, below
   size_t count = 0;
   for (const auto& [pid, entry] : table.entries()) count += entry.batches.size();
-  Put<int32_t>(out, static_cast<int32_t>(count));
+  std::string out(kHeaderBytes + count * kEntryBytes, '\0');
+  char* p = out.data();
+  absl::big_endian::Store16(p, static_cast<uint16_t>(kVersion));
+  absl::big_endian::Store32(p + 6, static_cast<uint32_t>(count));  // the CRC (p + 2) last
+  p += kHeaderBytes;
   for (const auto& [pid, entry] : table.entries()) {
     for (const ProducerBatch& b : entry.batches) {
-      Put<int64_t>(out, pid);
-      Put<int16_t>(out, entry.epoch);
-      Put<int32_t>(out, b.last_seq);
-      Put<int64_t>(out, b.last_offset);
-      Put<int32_t>(out, static_cast<int32_t>(b.last_offset - b.first_offset));
-      Put<int64_t>(out, b.timestamp);
-      Put<int32_t>(out, -1);  // coordinatorEpoch: no transactions
-      Put<int64_t>(out, -1);  // currentTxnFirstOffset
+      absl::big_endian::Store64(p, static_cast<uint64_t>(pid));
+      absl::big_endian::Store16(p + 8, static_cast<uint16_t>(entry.epoch));
+      absl::big_endian::Store32(p + 10, static_cast<uint32_t>(b.last_seq));
+      absl::big_endian::Store64(p + 14, static_cast<uint64_t>(b.last_offset));
+      absl::big_endian::Store32(p + 22, static_cast<uint32_t>(b.last_offset - b.first_offset));
+      absl::big_endian::Store64(p + 26, static_cast<uint64_t>(b.timestamp));
+      absl::big_endian::Store32(p + 34, static_cast<uint32_t>(-1));  // coordinatorEpoch: no txns
+      absl::big_endian::Store64(p + 38, static_cast<uint64_t>(-1));  // currentTxnFirstOffset
+      p += kEntryBytes;
     }
   }
-  std::string crc;
-  Put<uint32_t>(crc, Crc32c(std::string_view(out).substr(6)));
-  out.replace(2, 4, crc);
+  absl::big_endian::Store32(out.data() + 2, Crc32c(std::string_view(out).substr(6)));
   return out;
 }
 
@@ -64,29 +49,28 @@ absl::StatusOr<ProducerStateTable> DecodeProducerSnapshot(std::string_view bytes
   if (bytes.size() < kHeaderBytes) {
     return absl::DataLossError(absl::StrCat("producer snapshot of ", bytes.size(), " bytes is too short"));
   }
-  size_t pos = 0;
-  const int16_t version = Get<int16_t>(bytes, pos);
+  const char* p = bytes.data();
+  const auto version = static_cast<int16_t>(absl::big_endian::Load16(p));
   if (version != kVersion) {
     return absl::DataLossError(absl::StrCat("producer snapshot has unknown version ", version));
   }
-  const uint32_t crc = Get<uint32_t>(bytes, pos);
-  if (Crc32c(bytes.substr(pos)) != crc) {
+  if (Crc32c(bytes.substr(6)) != absl::big_endian::Load32(p + 2)) {
     return absl::DataLossError("producer snapshot is corrupt (CRC mismatch)");
   }
-  const int32_t count = Get<int32_t>(bytes, pos);
+  const auto count = static_cast<int32_t>(absl::big_endian::Load32(p + 6));
   if (count < 0 || bytes.size() != kHeaderBytes + static_cast<size_t>(count) * kEntryBytes) {
     return absl::DataLossError(absl::StrCat("producer snapshot of ", bytes.size(),
                                             " bytes does not hold ", count, " entries"));
   }
   ProducerStateTable table;
-  for (int32_t i = 0; i < count; ++i) {
-    const int64_t pid = Get<int64_t>(bytes, pos);
-    const int16_t epoch = Get<int16_t>(bytes, pos);
-    const int32_t last_seq = Get<int32_t>(bytes, pos);
-    const int64_t last_offset = Get<int64_t>(bytes, pos);
-    const int32_t delta = Get<int32_t>(bytes, pos);
-    const int64_t timestamp = Get<int64_t>(bytes, pos);
-    pos += 4 + 8;  // coordinatorEpoch, currentTxnFirstOffset
+  for (p += kHeaderBytes; p < bytes.data() + bytes.size(); p += kEntryBytes) {
+    const auto pid = static_cast<int64_t>(absl::big_endian::Load64(p));
+    const auto epoch = static_cast<int16_t>(absl::big_endian::Load16(p + 8));
+    const auto last_seq = static_cast<int32_t>(absl::big_endian::Load32(p + 10));
+    const auto last_offset = static_cast<int64_t>(absl::big_endian::Load64(p + 14));
+    const auto delta = static_cast<int32_t>(absl::big_endian::Load32(p + 22));
+    const auto timestamp = static_cast<int64_t>(absl::big_endian::Load64(p + 26));
+    // p + 34, p + 38: coordinatorEpoch and currentTxnFirstOffset (transactions).
     if (last_offset < 0) continue;  // an entry without batch metadata (Kafka, after a bump)
     ProducerBatch batch;
     batch.last_seq = last_seq;

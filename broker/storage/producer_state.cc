@@ -18,8 +18,12 @@ int32_t LastSequence(int32_t first_seq, int32_t record_count) {
 
 ProducerCheck ProducerStateTable::Check(int64_t producer_id, int16_t epoch, int32_t first_seq,
                                         int32_t record_count) const {
+  return CheckBatch(Find(producer_id), epoch, first_seq, record_count);
+}
+
+ProducerCheck CheckBatch(const ProducerEntry* entry, int16_t epoch, int32_t first_seq,
+                         int32_t record_count) {
   ProducerCheck check;
-  const ProducerEntry* entry = Find(producer_id);
   if (entry == nullptr || entry->epoch < 0) return check;  // any sequence starts a producer
   if (epoch < entry->epoch) {
     check.error = KafkaErrorCode::kInvalidProducerEpoch;
@@ -45,13 +49,16 @@ ProducerCheck ProducerStateTable::Check(int64_t producer_id, int16_t epoch, int3
 }
 
 void ProducerStateTable::Record(int64_t producer_id, int16_t epoch, const ProducerBatch& batch) {
-  ProducerEntry& entry = entries_[producer_id];
+  AppendBatch(entries_[producer_id], epoch, batch);
+}
+
+void AppendBatch(ProducerEntry& entry, int16_t epoch, const ProducerBatch& batch) {
   if (epoch != entry.epoch) {
     entry.epoch = epoch;
     entry.batches.clear();  // a new epoch restarts the sequences
   }
   entry.batches.push_back(batch);
-  while (entry.batches.size() > kBatchesToRetain) entry.batches.pop_front();
+  while (entry.batches.size() > ProducerStateTable::kBatchesToRetain) entry.batches.pop_front();
   entry.last_timestamp = std::max(entry.last_timestamp, batch.timestamp);
 }
 

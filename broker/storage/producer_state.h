@@ -75,4 +75,10 @@ class ProducerStateTable {
 // The last sequence of a batch of `record_count` records starting at `first_seq` (wrapping).
 int32_t LastSequence(int32_t first_seq, int32_t record_count);
 
+// The rules of one producer's entry (null: a producer without one), which the table applies:
+// a log append checking several batches of one producer stages them on a copy of its entry.
+ProducerCheck CheckBatch(const ProducerEntry* entry, int16_t epoch, int32_t first_seq,
+                         int32_t record_count);
+void AppendBatch(ProducerEntry& entry, int16_t epoch, const ProducerBatch& batch);
+
 }  // namespace gregor::storage
