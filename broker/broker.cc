@@ -5,6 +5,7 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/controller_link.h"
 #include "broker/group_host.h"
@@ -35,8 +36,9 @@ void RaiseFileLimit() {
 
 class BrokerImpl final : public Broker {
  public:
-  BrokerImpl(BrokerConfig config, Clock* clock, HangGuard* guard)
-      : config_(std::move(config)), clock_(clock), guard_(guard) {}
+  BrokerImpl(BrokerConfig config, Clock* clock, HangGuard* guard, FailureHandler on_failure)
+      : config_(std::move(config)), clock_(clock), guard_(guard),
+        on_failure_(std::move(on_failure)) {}
   ~BrokerImpl() override { Shutdown(); }
 
   absl::Status Start() override {
@@ -52,6 +54,14 @@ class BrokerImpl final : public Broker {
     logs_config.recovery_point_checkpoint_interval_ms = config_.recovery_point_checkpoint_interval_ms;
     logs_config.high_watermark_checkpoint_interval_ms = config_.hw_checkpoint_interval_ms;
     ASSIGN_OR_RETURN(logs_, storage::LogManager::Open(logs_config, clock_));
+    logs_->SetLogDirFailureHandler([this](const std::string& dir, const absl::Status& cause) {
+      std::string reason = absl::StrCat("log dir ", dir, " failed (", cause.message(),
+                                        "): this broker takes no more writes, moves its "
+                                        "leaderships away and stops; restart it once the disk "
+                                        "is fixed or has room");
+      Logger("broker")->error("{}", reason);
+      if (on_failure_) on_failure_(reason);
+    });
 
     link_ = std::make_unique<ControllerLink>(config_, clock_);
     replicas_ = std::make_unique<ReplicaManager>(config_, logs_.get(), clock_);
@@ -168,6 +178,7 @@ class BrokerImpl final : public Broker {
   const BrokerConfig config_;
   Clock* const clock_;
   HangGuard* const guard_;
+  const FailureHandler on_failure_;
   std::unique_ptr<storage::LogManager> logs_;
   // Before (so destroyed after) the servers whose sockets live on its io_context.
   std::unique_ptr<net::NetworkThreads> network_;
@@ -191,8 +202,10 @@ class BrokerImpl final : public Broker {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Broker>> Broker::Create(BrokerConfig config, Clock* clock,
-                                                       HangGuard* guard) {
-  return std::unique_ptr<Broker>(new BrokerImpl(std::move(config), clock, guard));
+                                                       HangGuard* guard,
+                                                       FailureHandler on_failure) {
+  return std::unique_ptr<Broker>(
+      new BrokerImpl(std::move(config), clock, guard, std::move(on_failure)));
 }
 
 }  // namespace gregor::broker

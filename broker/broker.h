@@ -8,7 +8,9 @@
 // the listener, close the logs cleanly (clean-shutdown marker), ask to be fenced.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "absl/status/status.h"
 #include "broker/broker_config.h"
@@ -22,8 +24,14 @@ class Broker {
  public:
   // `guard` (optional, outlives the broker) is told of heartbeat attempts, the session timeout
   // and the Kafka port (hang_guard.h).
+  // `on_failure` (optional) is called once, from any thread, when the broker can no longer do
+  // its job and must stop: a log dir failed (a full or broken disk). The owner then calls
+  // Shutdown() — leaderships move away as in a controlled shutdown — and exits with an error;
+  // Kafka's KRaft brokers stop the same way when a log dir fails.
+  using FailureHandler = std::function<void(const std::string& reason)>;
   static absl::StatusOr<std::unique_ptr<Broker>> Create(BrokerConfig config, Clock* clock,
-                                                        HangGuard* guard = nullptr);
+                                                        HangGuard* guard = nullptr,
+                                                        FailureHandler on_failure = nullptr);
   virtual ~Broker() = default;
   virtual absl::Status Start() = 0;
   // Controlled shutdown then a clean stop. Idempotent.

@@ -1,4 +1,7 @@
 // gregor-broker --config server.properties [--override key=value ...]
+#include <signal.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <iostream>
 
@@ -30,9 +33,13 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  // Raised by the broker itself when it must stop (a failed log dir): see Broker::Create.
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto broker = gregor::broker::Broker::Create(*config, &gregor::SystemClock::Get(), guard.get());
+  auto broker = gregor::broker::Broker::Create(
+      *config, &gregor::SystemClock::Get(), guard.get(),
+      [](const std::string&) { ::kill(::getpid(), SIGUSR1); });
   if (!broker.ok()) {
     std::cerr << "gregor-broker: " << broker.status().message() << "\n";
     return 1;
@@ -44,6 +51,12 @@ int main(int argc, char** argv) {
   }
   int signal = 0;
   sigwait(&signals, &signal);
+  if (signal == SIGUSR1) {
+    gregor::Logger("broker")->error("stopping after a failure (see above)");
+    (*broker)->Shutdown();
+    std::cerr << "gregor-broker: stopped after a log dir failure (see the log)\n";
+    return 1;
+  }
   gregor::Logger("broker")->info("received signal {}, shutting down", signal);
   (*broker)->Shutdown();
   return 0;

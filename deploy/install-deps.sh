@@ -21,6 +21,9 @@ PACKAGES=(
   golang-go golang-github-shopify-sarama-dev
   # the libFuzzer targets (tests/fuzz/run.sh): Debian's clang 14 and its libFuzzer
   clang libfuzzer-14-dev
+  # the network-namespace cluster and its faults (deploy/netns/): iproute2 (ip, tc), nftables,
+  # libfaketime (a clock jump on one host), util-linux (mount, fallocate)
+  iproute2 nftables faketime util-linux
 )
 
 # Installed, or provided by an installed package (NodeSource's nodejs provides, and conflicts

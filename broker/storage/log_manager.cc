@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/storage/checkpoint_file.h"
+#include "common/errors.h"
 #include "common/file.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -95,6 +96,7 @@ absl::Status LogManager::LoadDir(const std::string& dir) {
     options.log_start_offset = lookup(log_starts, *tp);
     options.high_watermark = lookup(high_watermarks, *tp);
     options.had_clean_shutdown = clean;
+    options.on_write_error = [this, dir](const absl::Status& cause) { OnWriteError(dir, cause); };
     ASSIGN_OR_RETURN(auto log, PartitionLog::Open(std::move(options)));
     absl::MutexLock lock(&mu_);
     if (logs_.count(*tp)) {
@@ -132,15 +134,21 @@ absl::StatusOr<std::shared_ptr<PartitionLog>> LogManager::GetOrCreateLog(const T
   std::map<std::string, int> load;
   for (const std::string& dir : config_.log_dirs) load[dir] = 0;
   for (const auto& [other, dir] : log_dir_of_) load[dir]++;
-  std::string dir = config_.log_dirs.front();
+  std::string dir;
   for (const std::string& d : config_.log_dirs) {
-    if (load[d] < load[dir]) dir = d;
+    if (!DirFailed(d) && (dir.empty() || load[d] < load[dir])) dir = d;
+  }
+  if (dir.empty()) {
+    return KafkaError(KafkaErrorCode::kKafkaStorageError,
+                      absl::StrCat("cannot create the log of ", tp.DirName(),
+                                   ": every log dir of this broker has failed"));
   }
   PartitionLog::Options options;
   options.dir = absl::StrCat(dir, "/", tp.DirName());
   options.topic_partition = tp;
   options.config = config;
   options.clock = clock_;
+  options.on_write_error = [this, dir](const absl::Status& cause) { OnWriteError(dir, cause); };
   ASSIGN_OR_RETURN(auto log, PartitionLog::Open(std::move(options)));
   auto shared = std::shared_ptr<PartitionLog>(std::move(log));
   logs_[tp] = shared;
@@ -219,39 +227,60 @@ absl::Status LogManager::RunRetention() {
   return status;
 }
 
-namespace {
-
-// Groups one offset per log by log directory and writes `file_name` in each.
-absl::Status WritePerDirCheckpoint(
-    const std::vector<std::string>& dirs,
-    const std::map<TopicPartition, std::shared_ptr<PartitionLog>>& logs,
-    const std::map<TopicPartition, std::string>& dir_of, const char* file_name,
-    Offset (PartitionLog::*offset)() const) {
+absl::Status LogManager::CheckpointLocked(const char* file_name,
+                                          Offset (PartitionLog::*offset)() const) {
   std::map<std::string, OffsetMap> per_dir;
-  for (const std::string& dir : dirs) per_dir[dir];
-  for (const auto& [tp, log] : logs) {
-    per_dir[dir_of.at(tp)][{tp.topic, tp.partition}] = ((*log).*offset)().value();
+  for (const std::string& dir : config_.log_dirs) {
+    if (!DirFailed(dir)) per_dir[dir];
   }
+  for (const auto& [tp, log] : logs_) {
+    auto dir = per_dir.find(log_dir_of_.at(tp));
+    if (dir != per_dir.end()) dir->second[{tp.topic, tp.partition}] = ((*log).*offset)().value();
+  }
+  absl::Status status;
   for (const auto& [dir, offsets] : per_dir) {
-    RETURN_IF_ERROR(WriteOffsetCheckpoint(absl::StrCat(dir, "/", file_name), offsets));
+    absl::Status written = WriteOffsetCheckpoint(absl::StrCat(dir, "/", file_name), offsets);
+    if (!written.ok()) OnWriteError(dir, written);
+    status.Update(written);
   }
-  return absl::OkStatus();
+  return status;
 }
-
-}  // namespace
 
 absl::Status LogManager::CheckpointRecoveryPoints() {
   absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(WritePerDirCheckpoint(config_.log_dirs, logs_, log_dir_of_,
-                                        kRecoveryPointCheckpoint, &PartitionLog::recovery_point));
-  return WritePerDirCheckpoint(config_.log_dirs, logs_, log_dir_of_, kLogStartOffsetCheckpoint,
-                               &PartitionLog::log_start_offset);
+  RETURN_IF_ERROR(CheckpointLocked(kRecoveryPointCheckpoint, &PartitionLog::recovery_point));
+  return CheckpointLocked(kLogStartOffsetCheckpoint, &PartitionLog::log_start_offset);
 }
 
 absl::Status LogManager::CheckpointHighWatermarks() {
   absl::MutexLock lock(&mu_);
-  return WritePerDirCheckpoint(config_.log_dirs, logs_, log_dir_of_, kHighWatermarkCheckpoint,
-                               &PartitionLog::high_watermark);
+  return CheckpointLocked(kHighWatermarkCheckpoint, &PartitionLog::high_watermark);
+}
+
+void LogManager::SetLogDirFailureHandler(LogDirFailureHandler handler) {
+  absl::MutexLock lock(&failure_mu_);
+  failure_handler_ = std::move(handler);
+}
+
+std::vector<std::string> LogManager::FailedLogDirs() const {
+  absl::MutexLock lock(&failure_mu_);
+  return {failed_dirs_.begin(), failed_dirs_.end()};
+}
+
+bool LogManager::DirFailed(const std::string& dir) const {
+  absl::MutexLock lock(&failure_mu_);
+  return failed_dirs_.count(dir) > 0;
+}
+
+void LogManager::OnWriteError(const std::string& dir, const absl::Status& cause) {
+  LogDirFailureHandler handler;
+  {
+    absl::MutexLock lock(&failure_mu_);
+    if (!failed_dirs_.insert(dir).second) return;
+    handler = failure_handler_;
+  }
+  Logger("storage")->error("log dir {} failed: {}", dir, cause.message());
+  if (handler) handler(dir, cause);
 }
 
 CleanerPartitionState LogManager::CleanerState(const TopicPartition& tp) const {
@@ -264,11 +293,21 @@ absl::Status LogManager::Shutdown() {
     absl::MutexLock lock(&mu_);
     if (shut_down_) return absl::OkStatus();
     shut_down_ = true;
-    for (const auto& [tp, log] : logs_) RETURN_IF_ERROR(log->Close());
+    absl::Status closed;
+    for (const auto& [tp, log] : logs_) {
+      // The other logs of a failed dir write nothing either: the dir is recovered at start.
+      if (DirFailed(log_dir_of_.at(tp))) log->SetOffline();
+      closed.Update(log->Close());
+    }
+    RETURN_IF_ERROR(closed);
   }
   RETURN_IF_ERROR(CheckpointRecoveryPoints());
   RETURN_IF_ERROR(CheckpointHighWatermarks());
   for (const std::string& dir : config_.log_dirs) {
+    if (DirFailed(dir)) {
+      Logger("storage")->warn("log dir {} failed: no clean-shutdown marker, the next start recovers it", dir);
+      continue;
+    }
     RETURN_IF_ERROR(WriteFileAtomically(absl::StrCat(dir, "/", kCleanShutdownFile), ""));
   }
   Logger("storage")->info("log manager shut down cleanly");

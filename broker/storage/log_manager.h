@@ -10,7 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,8 +68,17 @@ class LogManager {
   absl::Status RunRetention();
 
   // Clean shutdown: stops the log cleaner, closes every log, writes all checkpoints, then the
-  // clean-shutdown marker.
+  // clean-shutdown marker. A failed log dir gets no checkpoint and no marker, so the next
+  // start recovers it.
   absl::Status Shutdown();
+
+  // Log dir failure (a full or broken disk). A write that fails in a log dir (a partition's
+  // append, roll, truncation, flush, or a checkpoint file) marks the dir failed: its logs go
+  // offline (KAFKA_STORAGE_ERROR), new logs go elsewhere, and `handler` is called once per dir,
+  // from the thread whose write failed. Set it before the logs are used.
+  using LogDirFailureHandler = std::function<void(const std::string& dir, const absl::Status&)>;
+  void SetLogDirFailureHandler(LogDirFailureHandler handler);
+  std::vector<std::string> FailedLogDirs() const;
 
   // The log cleaner's view of a partition (checkpoint, dirty ratio, uncleanable).
   CleanerPartitionState CleanerState(const TopicPartition& tp) const;
@@ -76,6 +87,11 @@ class LogManager {
  private:
   LogManager(LogManagerConfig config, Clock* clock) : config_(std::move(config)), clock_(clock) {}
   absl::Status LoadDir(const std::string& dir);
+  void OnWriteError(const std::string& dir, const absl::Status& cause);
+  bool DirFailed(const std::string& dir) const;
+  // Writes `file_name` (one offset per log, from `offset`) in every healthy log dir.
+  absl::Status CheckpointLocked(const char* file_name, Offset (PartitionLog::*offset)() const)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const LogManagerConfig config_;
   Clock* const clock_;
@@ -89,6 +105,10 @@ class LogManager {
   int64_t last_retention_ms_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_recovery_checkpoint_ms_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_hw_checkpoint_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  // Not mu_: a log's write fails while the caller may hold mu_ (Shutdown closes logs under it).
+  mutable absl::Mutex failure_mu_;
+  std::set<std::string> failed_dirs_ ABSL_GUARDED_BY(failure_mu_);
+  LogDirFailureHandler failure_handler_ ABSL_GUARDED_BY(failure_mu_);
   // Last member: stopped and destroyed before the logs.
   std::unique_ptr<LogCleaner> cleaner_;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
+#include <type_traits>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -33,11 +34,55 @@ std::optional<TopicPartition> TopicPartition::ParseDirName(std::string_view name
 
 PartitionLog::PartitionLog(Options options)
     : dir_(options.dir),
+      on_write_error_(std::move(options.on_write_error)),
       topic_partition_(options.topic_partition),
       clock_(options.clock),
       config_(options.config) {}
 
 PartitionLog::~PartitionLog() = default;
+
+absl::Status PartitionLog::WriteFailedLocked(const absl::Status& cause) {
+  if (!offline_) {
+    offline_ = true;
+    Logger("storage")->error("{}: a write failed, the log is offline: {}",
+                             topic_partition_.DirName(), cause.message());
+    if (on_write_error_) on_write_error_(cause);
+  }
+  return KafkaError(KafkaErrorCode::kKafkaStorageError,
+                    absl::StrCat("the log of ", topic_partition_.DirName(),
+                                 " is offline after a failed write: ", cause.message()));
+}
+
+absl::Status PartitionLog::OfflineErrorLocked() const {
+  if (!offline_) return absl::OkStatus();
+  return KafkaError(KafkaErrorCode::kKafkaStorageError,
+                    absl::StrCat("the log of ", topic_partition_.DirName(),
+                                 " is offline after a failed write"));
+}
+
+template <typename F>
+auto PartitionLog::GuardedWriteLocked(F write) -> decltype(write()) {
+  RETURN_IF_ERROR(OfflineErrorLocked());
+  auto result = write();
+  if (!result.ok()) {
+    if constexpr (std::is_same_v<decltype(result), absl::Status>) {
+      return WriteFailedLocked(result);
+    } else {
+      return WriteFailedLocked(result.status());
+    }
+  }
+  return result;
+}
+
+void PartitionLog::SetOffline() {
+  absl::MutexLock lock(&mu_);
+  offline_ = true;
+}
+
+bool PartitionLog::offline() const {
+  absl::MutexLock lock(&mu_);
+  return offline_;
+}
 
 absl::StatusOr<std::unique_ptr<PartitionLog>> PartitionLog::Open(Options options) {
   GREGOR_CHECK(options.clock != nullptr);
@@ -187,6 +232,7 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(absl::Span<char> batc
                                                            LeaderEpoch epoch) {
   absl::MutexLock lock(&mu_);
   if (closed_) return absl::FailedPreconditionError("log is closed");
+  RETURN_IF_ERROR(OfflineErrorLocked());
   // Validate everything before changing anything: a request appends whole or not at all.
   const bool compacted = config_.compact();
   struct Parsed {
@@ -299,8 +345,10 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(absl::Span<char> batc
     info.num_records += h.records_count;
     next += h.last_offset_delta + 1;
   }
-  RETURN_IF_ERROR(MaybeAssignEpoch(epoch.value(), info.first_offset.value()));
-  auto appended = AppendLocked(std::string_view(batches.data(), batches.size()), summaries, info);
+  auto appended = GuardedWriteLocked([&]() -> absl::StatusOr<LogAppendInfo> {
+    RETURN_IF_ERROR(MaybeAssignEpoch(epoch.value(), info.first_offset.value()));
+    return AppendLocked(std::string_view(batches.data(), batches.size()), summaries, info);
+  });
   if (appended.ok()) RecordProducersLocked(headers, summaries);
   return appended;
 }
@@ -308,6 +356,7 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsLeader(absl::Span<char> batc
 absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsFollower(std::string_view batches) {
   absl::MutexLock lock(&mu_);
   if (closed_) return absl::FailedPreconditionError("log is closed");
+  RETURN_IF_ERROR(OfflineErrorLocked());
   std::vector<BatchSummary> summaries;
   LogAppendInfo info;
   int64_t next = active().next_offset();
@@ -344,8 +393,10 @@ absl::StatusOr<LogAppendInfo> PartitionLog::AppendAsFollower(std::string_view ba
   }
   if (summaries.empty()) return info;
   // Gaps are legal (compacted leaders), so a batch may start past the current log end.
-  for (auto [epoch, offset] : epoch_starts) RETURN_IF_ERROR(MaybeAssignEpoch(epoch, offset));
-  auto appended = AppendLocked(batches.substr(0, it.position()), summaries, info);
+  auto appended = GuardedWriteLocked([&]() -> absl::StatusOr<LogAppendInfo> {
+    for (auto [epoch, offset] : epoch_starts) RETURN_IF_ERROR(MaybeAssignEpoch(epoch, offset));
+    return AppendLocked(batches.substr(0, it.position()), summaries, info);
+  });
   // The same producer state as the leader's, so a new leader de-duplicates as the old one did.
   if (appended.ok()) RecordProducersLocked(headers, summaries);
   return appended;
@@ -398,7 +449,7 @@ absl::Status PartitionLog::MaybeRoll(int64_t incoming_bytes, int64_t last_offset
 absl::Status PartitionLog::Roll() {
   absl::MutexLock lock(&mu_);
   if (active().empty()) return absl::OkStatus();
-  return RollLocked();
+  return GuardedWriteLocked([&] { return RollLocked(); });
 }
 
 absl::Status PartitionLog::RollLocked() {
@@ -474,7 +525,7 @@ Offset PartitionLog::UpdateHighWatermark(Offset hw) {
 
 absl::Status PartitionLog::TruncateTo(Offset offset) {
   absl::MutexLock lock(&mu_);
-  return TruncateToLocked(offset.value());
+  return GuardedWriteLocked([&] { return TruncateToLocked(offset.value()); });
 }
 
 absl::Status PartitionLog::TruncateToLocked(int64_t offset) {
@@ -512,7 +563,7 @@ absl::Status PartitionLog::TruncateToLocked(int64_t offset) {
 
 absl::Status PartitionLog::TruncateFullyAndStartAt(Offset offset) {
   absl::MutexLock lock(&mu_);
-  return TruncateFullyLocked(offset.value());
+  return GuardedWriteLocked([&] { return TruncateFullyLocked(offset.value()); });
 }
 
 absl::Status PartitionLog::TruncateFullyLocked(int64_t offset) {
@@ -602,8 +653,9 @@ absl::StatusOr<int> PartitionLog::DeleteOldSegments() {
 
 absl::Status PartitionLog::AssignEpochStartOffset(LeaderEpoch epoch, Offset offset) {
   absl::MutexLock lock(&mu_);
-  if (epochs_.Assign(epoch.value(), offset.value())) return PersistEpochCache();
-  return absl::OkStatus();
+  return GuardedWriteLocked([&] {
+    return epochs_.Assign(epoch.value(), offset.value()) ? PersistEpochCache() : absl::OkStatus();
+  });
 }
 
 EpochEndOffset PartitionLog::EndOffsetForEpoch(LeaderEpoch epoch) const {
@@ -624,7 +676,7 @@ std::vector<EpochEntry> PartitionLog::EpochEntries() const {
 
 absl::Status PartitionLog::Flush() {
   absl::MutexLock lock(&mu_);
-  return FlushLocked();
+  return GuardedWriteLocked([&] { return FlushLocked(); });
 }
 
 absl::Status PartitionLog::FlushLocked() {
@@ -642,18 +694,25 @@ absl::Status PartitionLog::FlushLocked() {
 
 absl::Status PartitionLog::MaybeFlush() {
   absl::MutexLock lock(&mu_);
-  if (closed_ || config_.flush_ms == std::numeric_limits<int64_t>::max()) return absl::OkStatus();
+  if (closed_ || offline_ || config_.flush_ms == std::numeric_limits<int64_t>::max()) {
+    return absl::OkStatus();
+  }
   if (clock_->SteadyMs() - last_flush_ms_ < config_.flush_ms) return absl::OkStatus();
   if (recovery_point_ == active().next_offset()) {
     last_flush_ms_ = clock_->SteadyMs();
     return absl::OkStatus();
   }
-  return FlushLocked();
+  return GuardedWriteLocked([&] { return FlushLocked(); });
 }
 
 absl::Status PartitionLog::Close() {
   absl::MutexLock lock(&mu_);
   if (closed_) return absl::OkStatus();
+  if (offline_) {
+    closed_ = true;
+    ++generation_;
+    return absl::OkStatus();
+  }
   active().OnBecomeInactive();
   RETURN_IF_ERROR(FlushLocked());
   RETURN_IF_ERROR(PersistEpochCache());

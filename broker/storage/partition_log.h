@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -101,6 +102,10 @@ class PartitionLog {
     std::optional<int64_t> high_watermark;
     // False after an unclean stop: segments from the recovery point on are re-validated.
     bool had_clean_shutdown = true;
+    // Called once, on the first write that fails (a full or broken disk). From then on the log
+    // is offline: appends, truncations, flushes and rolls answer KAFKA_STORAGE_ERROR, Close()
+    // writes nothing (the files stay as the failed write left them, for recovery to check).
+    std::function<void(const absl::Status&)> on_write_error;
   };
 
   // Opens (recovering if needed) or creates the log.
@@ -166,6 +171,10 @@ class PartitionLog {
   absl::Status Roll();
   // Clean close: flushes data and indexes. The log must not be used afterwards.
   absl::Status Close();
+  // Whether a write failed (Options::on_write_error).
+  bool offline() const;
+  // Takes the log offline without a failed write of its own (another log of its dir failed).
+  void SetOffline();
   // Closes and removes the partition directory.
   absl::Status Delete();
 
@@ -240,8 +249,16 @@ class PartitionLog {
   void ClearProducersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);  // and every snapshot
   LogSegment& active() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return *segments_.rbegin()->second; }
   void CheckInvariants() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A failed write: the log goes offline (on_write_error, once). Returns KAFKA_STORAGE_ERROR.
+  absl::Status WriteFailedLocked(const absl::Status& cause) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // KAFKA_STORAGE_ERROR if the log is offline after a failed write.
+  absl::Status OfflineErrorLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `write` (a writing operation) run unless the log is offline; its failure takes it offline.
+  template <typename F>
+  auto GuardedWriteLocked(F write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> decltype(write());
 
   const std::string dir_;
+  const std::function<void(const absl::Status&)> on_write_error_;
   const TopicPartition topic_partition_;
   Clock* const clock_;
 
@@ -256,6 +273,7 @@ class PartitionLog {
   int64_t unflushed_records_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_flush_ms_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool offline_ ABSL_GUARDED_BY(mu_) = false;  // a write failed
   // The cleaner's view (TakeCleanerView).
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t truncated_to_ ABSL_GUARDED_BY(mu_) = INT64_MAX;
