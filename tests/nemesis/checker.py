@@ -24,7 +24,8 @@ Anomalies (check() → Report):
   unseen          acknowledged and in the log, but no consumer polled it (informational: only an
                   anomaly when the consumers were meant to read everything)
   duplicate       one value at two offsets (a retry written twice)
-  inconsistent    one offset with two values, across acknowledgements, polls and replicas
+  inconsistent    one offset with two values, across acknowledgements (of values in the log),
+                  polls and replicas
   divergence      two replicas differ below the partition's high watermark
   nonmonotonic_poll  a consumer's polls of a partition went back in offset without a re-assign
   poll_skip       a consumer's polls jumped over offsets that hold records, without a re-assign
@@ -157,7 +158,10 @@ def check(history, final, promises=None):
             if op["outcome"] != "ok":
                 continue
             o = int(op["offset"])
-            seen_at[(p, o)].add(v)
+            # An acknowledged value that is not in the log is lost (below); the offset it was
+            # acknowledged at may hold a later write then, which is that loss, not another one.
+            if (p, v) in in_log:
+                seen_at[(p, o)].add(v)
             if (p, v) not in in_log:
                 report.add("lost", {"partition": p, "offset": o, "value": v,
                                     "process": op.get("process")})

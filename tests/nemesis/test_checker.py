@@ -82,13 +82,23 @@ def test_duplicates_break_only_an_idempotent_promise():
 
 
 def test_one_offset_two_values():
-    history = [send("p1", "a", 0, 0), send("p2", "b", 0, 0), poll("c1", 0, 0, "b")]
-    report = check(history, final_of({0: ["b"]}))
-    assert report.counts["inconsistent"] == 1
+    # A consumer read "a" at offset 0, but the log holds "b" there.
+    history = [send("p1", "a", 0, 0), send("p2", "b", 0, 1), poll("c1", 0, 0, "a")]
+    report = check(history, final_of({0: ["b", "a"]}))
+    assert report.counts["inconsistent"] == 2  # offsets 0 and 1 both
     assert report.examples["inconsistent"][0] == {"partition": 0, "offset": 0,
                                                   "values": ["a", "b"]}
-    assert report.counts["lost"] == 1  # "a" is not in the log either
     assert "inconsistent" in report.broken(Promises(no_loss=False))
+
+
+def test_an_acknowledged_write_lost_and_its_offset_reused_is_one_loss():
+    # acks=1: "a" acknowledged at 0 by a leader that then lost it; "b" was written at 0 after.
+    history = [send("p1", "a", 0, 0), send("p2", "b", 0, 0), poll("c1", 0, 0, "b")]
+    report = check(history, final_of({0: ["b"]}))
+    assert report.counts["lost"] == 1
+    assert report.counts["inconsistent"] == 0
+    assert report.broken(Promises(no_loss=False)) == []
+    assert report.broken(Promises(no_loss=True)) == ["lost"]
 
 
 def test_replicas_diverging_below_the_high_watermark():

@@ -35,10 +35,12 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "compat"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "nemesis"))
 
 from cluster import ClusterError, GregorCluster, kafka_request  # noqa: E402  (tests/compat/cluster.py)
 from kafka.protocol.produce import ProduceRequest  # noqa: E402
 from kafka.record.memory_records import MemoryRecordsBuilder  # noqa: E402
+import replica_files  # noqa: E402  (tests/nemesis/replica_files.py)
 
 # Kafka error codes seen in these tests.
 NOT_LEADER_OR_FOLLOWER = 6
@@ -242,27 +244,12 @@ class ReplicationCluster(GregorCluster):
 
     def checkpointed_hw(self, node_id, topic, partition):
         """The high watermark in the broker's replication-offset-checkpoint, or None."""
-        path = os.path.join(self.brokers[node_id].log_dir, "replication-offset-checkpoint")
-        try:
-            with open(path) as f:
-                lines = f.read().split("\n")
-        except OSError:
-            return None
-        for line in lines[2:]:
-            fields = line.split()
-            if len(fields) == 3 and fields[0] == topic and int(fields[1]) == partition:
-                return int(fields[2])
-        return None
+        return replica_files.checkpointed_hw(self.brokers[node_id].log_dir, topic, partition)
 
     def segment_bytes(self, node_id, topic, partition):
         """The partition's segments (*.log, in base-offset order), concatenated."""
-        d = os.path.join(self.brokers[node_id].log_dir, "%s-%d" % (topic, partition))
-        names = sorted(n for n in os.listdir(d) if n.endswith(".log"))
-        data = b""
-        for n in names:
-            with open(os.path.join(d, n), "rb") as f:
-                data += f.read()
-        return data
+        return replica_files.segment_bytes(
+            os.path.join(self.brokers[node_id].log_dir, "%s-%d" % (topic, partition)))
 
     def stop_all_brokers_cleanly(self, timeout=60.0):
         """SIGTERM every running broker (controlled shutdown) and waits for the exits; returns
@@ -280,20 +267,9 @@ def replica_records(cluster, topic, partitions):
     """Every record of every replica, read from its segment files (brokers stopped):
     {broker id (str): {partition (str): [[offset, value]]}}, values decoded as text — the
     "replicas" of tests/nemesis/checker.py's final state."""
-    from kafka.record.memory_records import MemoryRecords
-    out = {}
-    for n in cluster.brokers:
-        out[str(n)] = {}
-        for p in range(partitions):
-            records = MemoryRecords(cluster.segment_bytes(n, topic, p))
-            rows = []
-            while True:
-                batch = records.next_batch()
-                if batch is None:
-                    break
-                rows += [[r.offset, r.value.decode()] for r in batch]
-            out[str(n)][str(p)] = rows
-    return out
+    return {str(n): {str(p): replica_files.partition_records(
+                os.path.join(cluster.brokers[n].log_dir, "%s-%d" % (topic, p)))
+            for p in range(partitions)} for n in cluster.brokers}
 
 
 def batch_positions(data):
