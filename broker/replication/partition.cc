@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
+#include "common/status.h"
 
 namespace gregor::broker {
 
@@ -365,38 +366,52 @@ void Partition::OnIsrChangeResult(const IsrChange& change, bool ok,
   }
 }
 
-absl::StatusOr<int64_t> Partition::TruncateOnDivergence(const storage::EpochEndOffset& diverging) {
-  absl::MutexLock lock(&mu_);
-  int64_t leo = log_->log_end_offset().value();
-  int64_t target = leo;
-  if (diverging.epoch < 0) {
-    // The leader has no epoch at or below ours: nothing in common that we can prove.
-    target = log_->log_start_offset().value();
-  } else {
-    storage::EpochEndOffset mine = log_->EndOffsetForEpoch(LeaderEpoch(diverging.epoch));
-    if (mine.epoch != diverging.epoch) {
-      // We never saw the leader's epoch: cut back to where our own epoch below it ends and ask
-      // again with an earlier last epoch (KIP-279).
-      target = std::min(mine.end_offset < 0 ? log_->log_start_offset().value() : mine.end_offset, leo);
-    } else {
-      target = std::min({mine.end_offset, diverging.end_offset, leo});
-    }
+absl::Status Partition::CheckFollowingLocked(int32_t leader_epoch) const {
+  if (have_state_ && state_.leader != local_broker_ && state_.leader_epoch == leader_epoch) {
+    return absl::OkStatus();
   }
-  if (target <= leo) {
-    // Even at the log end: epochs recorded there that no batch carries must go, or the next
-    // fetch would report the same last epoch and diverge forever.
-    if (target < leo) Logger("replica")->info("{}: log diverges from the leader at epoch {} (leader ends it at {}); "
+  return absl::FailedPreconditionError(absl::StrCat(
+      tp_.DirName(), ": no longer a follower at leader epoch ", leader_epoch, " (leader ",
+      state_.leader, ", epoch ", state_.leader_epoch, ")"));
+}
+
+absl::StatusOr<int64_t> Partition::TruncateOnDivergence(const storage::EpochEndOffset& diverging,
+                                                        int32_t leader_epoch) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckFollowingLocked(leader_epoch));
+  int64_t leo = log_->log_end_offset().value();
+  if (diverging.epoch < 0) {
+    // Kafka's follower does not truncate either (it keeps its fetch offset): the leader's epochs
+    // end below our last one, so it is the one behind, and the metadata will say so.
+    return absl::UnavailableError(absl::StrCat(
+        tp_.DirName(), ": the leader knows no epoch at or below our last one; not truncating"));
+  }
+  int64_t target = leo;
+  storage::EpochEndOffset mine = log_->EndOffsetForEpoch(LeaderEpoch(diverging.epoch));
+  if (mine.epoch != diverging.epoch) {
+    // We never saw the leader's epoch: cut back to where our own epoch below it ends and ask
+    // again with an earlier last epoch (KIP-279).
+    target = std::min(mine.end_offset < 0 ? log_->log_start_offset().value() : mine.end_offset, leo);
+  } else {
+    target = std::min({mine.end_offset, diverging.end_offset, leo});
+  }
+  // Even at the log end: epochs recorded there that no batch carries must go, or the next
+  // fetch would report the same last epoch and diverge forever.
+  if (target < leo) {
+    Logger("replica")->info("{}: log diverges from the leader at epoch {} (leader ends it at {}); "
                             "truncating {} -> {}",
                             tp_.DirName(), diverging.epoch, diverging.end_offset, leo, target);
-    absl::Status s = log_->TruncateTo(Offset(target));
-    if (!s.ok()) return s;
   }
+  RETURN_IF_ERROR(log_->TruncateTo(Offset(target)));
   return log_->log_end_offset().value();
 }
 
-absl::Status Partition::AppendFromLeader(std::string_view records, int64_t leader_high_watermark,
+absl::Status Partition::AppendFromLeader(int32_t leader_epoch, std::string_view records,
+                                         int64_t leader_high_watermark,
                                          int64_t leader_log_start_offset,
                                          int64_t leader_tombstone_floor) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckFollowingLocked(leader_epoch));
   if (!records.empty()) {
     auto info = log_->AppendAsFollower(records);
     if (!info.ok()) return info.status();
@@ -411,6 +426,24 @@ absl::Status Partition::AppendFromLeader(std::string_view records, int64_t leade
   if (hw > log_->high_watermark().value()) log_->UpdateHighWatermark(Offset(hw));
   // Every replica has what lies below the leader's floor, this one included.
   log_->RaiseTombstoneFloor(std::min(leader_tombstone_floor, leo));
+  return absl::OkStatus();
+}
+
+absl::Status Partition::TruncateToLeaderRange(int32_t leader_epoch, int64_t leader_log_start_offset,
+                                              int64_t leader_log_end_offset) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckFollowingLocked(leader_epoch));
+  int64_t leo = log_->log_end_offset().value();
+  if (leo < leader_log_start_offset) {
+    Logger("replica")->info("{}: log end {} is below the leader's log start {}; starting over there",
+                            tp_.DirName(), leo, leader_log_start_offset);
+    return log_->TruncateFullyAndStartAt(Offset(leader_log_start_offset));
+  }
+  if (leo > leader_log_end_offset) {
+    Logger("replica")->warn("{}: log end {} is past the leader's {} (unclean election?); truncating",
+                            tp_.DirName(), leo, leader_log_end_offset);
+    return log_->TruncateTo(Offset(leader_log_end_offset));
+  }
   return absl::OkStatus();
 }
 

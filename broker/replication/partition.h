@@ -160,16 +160,29 @@ class Partition {
                          const std::optional<metadata::PartitionState>& state, int64_t now_ms);
 
   // ---- follower -------------------------------------------------------------------------------
-  // The leader said our log diverges at (epoch, end_offset): truncate by leader epoch (never to
-  // the local high watermark). Returns the new log end offset.
-  absl::StatusOr<int64_t> TruncateOnDivergence(const storage::EpochEndOffset& diverging);
+  // Each acts on the answer to a fetch sent while following at `leader_epoch`, and only if this
+  // broker still follows at that epoch (checked under the partition's lock, so a partition that
+  // became leader meanwhile is never truncated or appended to by its old fetch): else
+  // FAILED_PRECONDITION and nothing changes.
+  //
+  // The leader said our log diverges at (epoch, end_offset): truncate by leader epoch. A leader
+  // that knows no epoch at or below ours (epoch -1: it is behind us, a deposed leader that has
+  // not heard yet) proves nothing: no truncation, UNAVAILABLE. Returns the new log end offset.
+  absl::StatusOr<int64_t> TruncateOnDivergence(const storage::EpochEndOffset& diverging,
+                                               int32_t leader_epoch);
   // Appends replicated batches and applies the leader's high watermark, log start offset and
   // tombstone floor.
-  absl::Status AppendFromLeader(std::string_view records, int64_t leader_high_watermark,
-                                int64_t leader_log_start_offset, int64_t leader_tombstone_floor = 0);
+  absl::Status AppendFromLeader(int32_t leader_epoch, std::string_view records,
+                                int64_t leader_high_watermark, int64_t leader_log_start_offset,
+                                int64_t leader_tombstone_floor = 0);
+  // OFFSET_OUT_OF_RANGE from the leader: a log end below the leader's log start starts over
+  // there; one past the leader's log end (an unclean election) is cut back to it.
+  absl::Status TruncateToLeaderRange(int32_t leader_epoch, int64_t leader_log_start_offset,
+                                     int64_t leader_log_end_offset);
 
  private:
   bool MaybeAdvanceHighWatermarkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckFollowingLocked(int32_t leader_epoch) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::optional<IsrChange> MakeIsrChangeLocked(std::vector<int32_t> isr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const storage::TopicPartition tp_;

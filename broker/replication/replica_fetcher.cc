@@ -326,39 +326,34 @@ class FetcherManager::Fetcher {
         if (now == partitions_.end() || now->second.leader_epoch != it->second.leader_epoch) continue;
       }
       Partition& partition = *it->second.partition;
+      const int32_t epoch = it->second.leader_epoch;
       auto code = static_cast<KafkaErrorCode>(p.error_code());
       if (code == KafkaErrorCode::kNone && p.has_diverging_epoch()) {
-        auto truncated = partition.TruncateOnDivergence({p.diverging_epoch().epoch(), p.diverging_epoch().end_offset()});
+        auto truncated = partition.TruncateOnDivergence(
+            {p.diverging_epoch().epoch(), p.diverging_epoch().end_offset()}, epoch);
         if (!truncated.ok()) {
-          log->error("{}: truncation failed: {}", tp.DirName(), truncated.status().message());
-          Backoff(tp, absl::Seconds(1));
+          // No longer following at that epoch (we lead now, or follow anew): not worth a word.
+          if (!absl::IsFailedPrecondition(truncated.status())) {
+            log->warn("{}: no truncation: {}", tp.DirName(), truncated.status().message());
+          }
+          Backoff(tp, absl::IsFailedPrecondition(truncated.status()) ? kErrorBackoff : absl::Seconds(1));
         }
         continue;
       }
       switch (code) {
         case KafkaErrorCode::kNone: {
-          absl::Status s = partition.AppendFromLeader(response.records[static_cast<size_t>(i)],
+          absl::Status s = partition.AppendFromLeader(epoch, response.records[static_cast<size_t>(i)],
                                                       p.high_watermark(), p.log_start_offset(),
                                                       p.tombstone_floor());
-          if (!s.ok()) {
+          if (!s.ok() && !absl::IsFailedPrecondition(s)) {
             log->warn("{}: cannot append replicated data: {}", tp.DirName(), s.message());
             Backoff(tp, absl::Milliseconds(500));
           }
           break;
         }
         case KafkaErrorCode::kOffsetOutOfRange: {
-          int64_t leo = partition.log()->log_end_offset().value();
-          absl::Status s;
-          if (leo < p.log_start_offset()) {
-            log->info("{}: log end {} is below the leader's log start {}; starting over there",
-                      tp.DirName(), leo, p.log_start_offset());
-            s = partition.log()->TruncateFullyAndStartAt(Offset(p.log_start_offset()));
-          } else if (leo > p.log_end_offset()) {
-            log->warn("{}: log end {} is past the leader's {} (unclean election?); truncating",
-                      tp.DirName(), leo, p.log_end_offset());
-            s = partition.log()->TruncateTo(Offset(p.log_end_offset()));
-          }
-          if (!s.ok()) log->error("{}: {}", tp.DirName(), s.message());
+          absl::Status s = partition.TruncateToLeaderRange(epoch, p.log_start_offset(), p.log_end_offset());
+          if (!s.ok() && !absl::IsFailedPrecondition(s)) log->error("{}: {}", tp.DirName(), s.message());
           break;
         }
         default:

@@ -47,7 +47,8 @@ BROKER_CONFIG = ["replica.lag.time.max.ms=3000", "replica.high.watermark.checkpo
 
 
 def longest_gap(times, start, end):
-    """The longest time without an acknowledgement between `start` and `end`."""
+    """The longest time without an acknowledgement (`times`, sorted) between `start` and
+    `end`: how long a partition was unavailable to its producers."""
     inside = [t for t in times if start <= t <= end]
     points = [start] + inside + [end]
     return max(b - a for a, b in zip(points, points[1:]))
@@ -166,14 +167,19 @@ class Run:
             with open(os.path.join(self.dir, "final-%s.json" % topic), "w") as f:
                 json.dump(final, f)
             report = checker.check(history, final, promises)
-            acks = sorted(op["time"] for op in history
-                          if op.get("op") == "send" and op["outcome"] == "ok")
+            acks = {}  # partition: sorted acknowledgement times
+            for op in history:
+                if op.get("op") == "send" and op["outcome"] == "ok":
+                    acks.setdefault(op["partition"], []).append(op["time"])
             print("\n---- topic %s (%s) — workload: %s" % (topic, _spec, json.dumps(summary[topic])))
             print(checker.summary(report, promises))
             if acks:
                 for kind, description, start, end in self.events:
-                    print("  longest time without an acknowledgement during %-30s %5.1fs" % (
-                        kind, longest_gap(acks, start, min(end + 5, faults_end))))
+                    gaps = {p: longest_gap(sorted(times), start, min(end + 5, faults_end))
+                            for p, times in acks.items()}
+                    worst = max(gaps, key=gaps.get)
+                    print("  longest time without an acknowledgement during %-30s %5.1fs "
+                          "(partition %s)" % (kind, gaps[worst], worst))
             if report.broken(promises):
                 ok = False
         if not ok:

@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 EPOCH = [time.time()]  # operation times are seconds since this (--epoch: the runner's)
 
@@ -141,10 +141,13 @@ class ConsumerProcess(threading.Thread):
                 if msg.error():
                     self.errors[msg.error().name()] = self.errors.get(msg.error().name(), 0) + 1
                     if msg.error().code() == KafkaError._AUTO_OFFSET_RESET:
-                        # Re-read the partition from its start, as a fresh consumer would.
+                        # The partition no longer holds our position (the log went back below
+                        # what we read): re-read it from its start, as a fresh consumer would.
                         p = msg.partition()
                         self.assign_from(p, 0)
-                        self.consumer.seek(TopicPartition(self.topic, p, 0))
+                        self.positions[p] = 0
+                        self.consumer.assign([TopicPartition(self.topic, q, self.positions[q])
+                                              for q in range(self.partitions)])
                 else:
                     self.history.add({"op": "poll", "process": self.process,
                                       "partition": msg.partition(), "offset": msg.offset(),
@@ -155,12 +158,25 @@ class ConsumerProcess(threading.Thread):
                 break
         self.consumer.close()
 
-    def high_watermarks(self):
+    def high_watermarks(self, bootstrap, timeout=60.0):
+        """{partition: high watermark}, asked of the leaders (retried while leadership moves:
+        librdkafka answers NOT_LEADER_FOR_PARTITION once from stale metadata)."""
+        probe = Consumer({"bootstrap.servers": bootstrap, "group.id": "nemesis-probe"})
+        deadline = time.monotonic() + timeout
         out = {}
-        for p in range(self.partitions):
-            _low, high = self.consumer.get_watermark_offsets(TopicPartition(self.topic, p),
-                                                              timeout=10, cached=False)
-            out[p] = high
+        try:
+            for p in range(self.partitions):
+                while True:
+                    try:
+                        out[p] = probe.get_watermark_offsets(TopicPartition(self.topic, p),
+                                                             timeout=10, cached=False)[1]
+                        break
+                    except KafkaException:
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.5)
+        finally:
+            probe.close()
         return out
 
 
@@ -204,7 +220,7 @@ def main():
             p.join()
     print("producers flushed at %.1fs" % now(), flush=True)
     for _h, _p, consumer in topics.values():
-        consumer.targets = consumer.high_watermarks()
+        consumer.targets = consumer.high_watermarks(args.bootstrap)
     deadline = time.monotonic() + args.drain_timeout
     for _h, _p, consumer in topics.values():
         consumer.join(max(0.0, deadline - time.monotonic()))

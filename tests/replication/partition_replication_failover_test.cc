@@ -86,6 +86,51 @@ TEST_F(PartitionReplicationTest, FollowerOnAStaleEpochIsFencedUntilItLearnsTheNe
 
 // ---- log start ---------------------------------------------------------------------------------
 
+// Found by the nemesis (tests/nemesis, schedule "quorum"): broker 1 followed broker 2 at epoch 1;
+// the controller made broker 1 leader at epoch 2 while a fetch to broker 2 (deposed, not yet
+// told) was in flight, built after broker 1 had recorded epoch 2. Broker 2 knew no epoch at or
+// below 2 and answered a diverging epoch of -1; broker 1 truncated its whole log, as leader,
+// and its followers truncated to match: committed records lost. Now the old fetch's answer is
+// refused (broker 1 no longer follows at epoch 1), and a diverging epoch of -1 truncates
+// nothing.
+TEST_F(PartitionReplicationTest, AFetchAnswerFromTheDeposedLeaderNeverTruncatesTheNewLeader) {
+  Start({1, 2, 3}, 2);
+  Elect(2, {1, 2, 3});  // epoch 1
+  Produce(2, "a", 5, 1);
+  Replicate();
+  ASSERT_EQ(Leo(1), 5);
+  ASSERT_EQ(Hw(1), 5);
+  // The request broker 1 sends while following broker 2 at epoch 1.
+  Partition::FollowerFetch in_flight = Request(1);
+  // The controller elects broker 1 (broker 2 does not hear of it); broker 1's fetch, built
+  // after it recorded epoch 2, reaches broker 2, which answers from its epoch-1 view.
+  state_.leader = 1;
+  state_.isr = {1, 3};
+  ++state_.leader_epoch;
+  ++state_.partition_epoch;
+  P(1).ApplyState(state_, now_);
+  P(3).ApplyState(state_, now_);
+  in_flight.last_fetched_epoch = 2;
+  auto answer = Send(2, in_flight);
+  ASSERT_EQ(answer.error, KafkaErrorCode::kNone);
+  ASSERT_TRUE(answer.diverging.has_value());
+  EXPECT_EQ(answer.diverging->epoch, -1);
+  // The old fetch's answer reaches broker 1, now the leader: refused, nothing truncated.
+  auto truncated = P(1).TruncateOnDivergence(*answer.diverging, /*leader_epoch=*/1);
+  EXPECT_TRUE(absl::IsFailedPrecondition(truncated.status())) << truncated.status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(P(1).AppendFromLeader(1, "", 5, 0)));
+  EXPECT_TRUE(absl::IsFailedPrecondition(P(1).TruncateToLeaderRange(1, 0, 0)));
+  EXPECT_EQ(Leo(1), 5);
+  // A follower that gets the same answer while still following at that epoch keeps its log.
+  Elect(2, {1, 2, 3});  // epoch 3: broker 3 follows broker 2 again
+  auto kept = P(3).TruncateOnDivergence({-1, -1}, P(3).leader_epoch());
+  EXPECT_TRUE(absl::IsUnavailable(kept.status())) << kept.status();
+  EXPECT_EQ(Leo(3), 5);
+  Replicate();
+  EXPECT_EQ(Leo(1), 5);
+  EXPECT_EQ(Leo(3), 5);
+}
+
 TEST_F(PartitionReplicationTest, FollowerBelowLeaderLogStartStartsOverThere) {
   Start({1, 2, 3}, 1);
   Elect(1, {1, 2, 3});

@@ -213,8 +213,9 @@ class PartitionReplicationTest : public ::testing::Test {
     Partition& p = P(follower);
     PartitionLog& log = Log(follower);
     int64_t before = Leo(follower);
+    const int32_t epoch = p.leader_epoch();  // the epoch the fetch was sent at
     if (result.error == KafkaErrorCode::kNone && result.diverging) {
-      auto leo = p.TruncateOnDivergence(*result.diverging);
+      auto leo = p.TruncateOnDivergence(*result.diverging, epoch);
       EXPECT_TRUE(leo.ok()) << leo.status();
       out.truncated = Leo(follower) < before;
       return out;
@@ -228,20 +229,16 @@ class PartitionReplicationTest : public ::testing::Test {
           if (read.ok()) bytes = std::move(*read);
         }
         out.record_bytes = bytes.size();
-        absl::Status s = p.AppendFromLeader(bytes, result.offsets.high_watermark.value(),
+        absl::Status s = p.AppendFromLeader(epoch, bytes, result.offsets.high_watermark.value(),
                                             result.offsets.log_start_offset.value());
         EXPECT_TRUE(s.ok()) << s;
         break;
       }
       case KafkaErrorCode::kOffsetOutOfRange: {
-        absl::Status s;
-        if (before < result.offsets.log_start_offset.value()) {
-          s = log.TruncateFullyAndStartAt(result.offsets.log_start_offset);
-          out.truncated = true;
-        } else if (before > result.offsets.log_end_offset.value()) {
-          s = log.TruncateTo(result.offsets.log_end_offset);
-          out.truncated = true;
-        }
+        absl::Status s = p.TruncateToLeaderRange(epoch, result.offsets.log_start_offset.value(),
+                                                 result.offsets.log_end_offset.value());
+        out.truncated = Leo(follower) < before ||
+                        before < result.offsets.log_start_offset.value();
         EXPECT_TRUE(s.ok()) << s;
         break;
       }
