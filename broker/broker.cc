@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/steady_waiter.h"
 #include "broker/controller_link.h"
 #include "broker/group_host.h"
 #include "broker/kafka/group_apis.h"
@@ -152,6 +153,7 @@ class BrokerImpl final : public Broker {
       absl::MutexLock lock(&tick_mu_);
       stopping_ = true;
     }
+    tick_waiter_.Notify();
     if (ticker_.joinable()) ticker_.join();
     if (started_) link_->FenceSelf();
     if (link_) link_->Stop();
@@ -168,7 +170,7 @@ class BrokerImpl final : public Broker {
       {
         absl::MutexLock lock(&tick_mu_);
         auto stop = [this] { return stopping_; };
-        if (tick_mu_.AwaitWithTimeout(absl::Condition(&stop), absl::Milliseconds(100))) return;
+        if (tick_waiter_.WaitFor(tick_mu_, absl::Milliseconds(100), stop)) return;
       }
       absl::Status s = logs_->Tick();
       if (!s.ok()) Logger("broker")->warn("periodic log work: {}", s.message());
@@ -195,6 +197,7 @@ class BrokerImpl final : public Broker {
   std::thread ticker_;
   absl::Mutex tick_mu_;
   bool stopping_ ABSL_GUARDED_BY(tick_mu_) = false;
+  SteadyWaiter tick_waiter_;  // stopping_
   bool started_ = false;
   std::atomic<bool> shut_down_{false};
 };

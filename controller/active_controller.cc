@@ -28,6 +28,7 @@ void ActiveController::Stop() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
+  waiter_.Notify();
   if (thread_.joinable()) thread_.join();
   if (prober_.joinable()) prober_.join();
 }
@@ -39,6 +40,7 @@ void ActiveController::Submit(std::string name, Decide decide, Done done) {
     return;
   }
   queue_.push_back({std::move(name), std::move(decide), std::move(done)});
+  waiter_.Notify();  // under mu_: harmless, and Submit returns at once
 }
 
 void ActiveController::RecordHeartbeat(int32_t broker_id) {
@@ -143,7 +145,7 @@ void ActiveController::Run() {
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this] { return stopping_ || !queue_.empty(); };
-      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(50));
+      waiter_.WaitFor(mu_, absl::Milliseconds(50), ready);
       if (stopping_) break;
       if (!queue_.empty()) {
         op = std::move(queue_.front());

@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/steady_waiter.h"
 #include "common/clock.h"
 #include "common/metadata/metadata_image.h"
 #include "controller/controller_config.h"
@@ -78,6 +79,7 @@ class ActiveController {
   mutable absl::Mutex mu_;
   std::deque<Op> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  SteadyWaiter waiter_;  // stopping_, queue_
   bool is_leader_ ABSL_GUARDED_BY(mu_) = false;
   int64_t leader_term_ ABSL_GUARDED_BY(mu_) = -1;
   bool active_ ABSL_GUARDED_BY(mu_) = false;

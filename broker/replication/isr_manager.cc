@@ -24,12 +24,16 @@ void IsrManager::Stop() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
+  waiter_.Notify();
   if (thread_.joinable()) thread_.join();
 }
 
 void IsrManager::Submit(IsrChange change) {
-  absl::MutexLock lock(&mu_);
-  queue_.push_back(std::move(change));
+  {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(std::move(change));
+  }
+  waiter_.Notify();
 }
 
 void IsrManager::Run() {
@@ -39,7 +43,7 @@ void IsrManager::Run() {
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this] { return stopping_ || !queue_.empty(); };
-      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(100));
+      waiter_.WaitFor(mu_, absl::Milliseconds(100), ready);
       if (stopping_) return;
       changes.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
       queue_.clear();

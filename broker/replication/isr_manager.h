@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "common/steady_waiter.h"
 #include "broker/replication/partition.h"
 #include "broker/replication/replica_host.h"
 #include "common/clock.h"
@@ -39,6 +40,7 @@ class IsrManager {
   absl::Mutex mu_;
   std::deque<IsrChange> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  SteadyWaiter waiter_;  // stopping_, queue_
   std::thread thread_;
 };
 

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/replication/replica_wire.h"
 #include "common/logging.h"
+#include "common/steady_waiter.h"
 
 namespace gregor::broker {
 
@@ -127,6 +128,7 @@ class FetcherManager::Fetcher {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
     }
+    waiter_.Notify();
     connection_.Shutdown();
     thread_.join();
   }
@@ -135,8 +137,9 @@ class FetcherManager::Fetcher {
     absl::MutexLock lock(&mu_);
     auto it = partitions_.find(partition->topic_partition());
     bool changed = it == partitions_.end() || it->second.leader_epoch != epoch;
-    partitions_[partition->topic_partition()] = {partition, epoch, absl::InfinitePast()};
+    partitions_[partition->topic_partition()] = {partition, epoch, /*retry_after_ms=*/0};
     if (changed) MarkChangedLocked();
+    waiter_.Notify();
   }
   void Remove(const TopicPartition& tp) {
     absl::MutexLock lock(&mu_);
@@ -147,7 +150,7 @@ class FetcherManager::Fetcher {
   struct Followed {
     std::shared_ptr<Partition> partition;
     int32_t leader_epoch = 0;
-    absl::Time retry_after;  // backoff after an error
+    int64_t retry_after_ms;  // backoff after an error, until this (clock_->SteadyMs())
   };
 
   // The set of partitions to fetch changed: the outstanding fetch (if any) lacks the new ones,
@@ -178,7 +181,7 @@ class FetcherManager::Fetcher {
       {
         absl::MutexLock lock(&mu_);
         auto ready = [this] { return stopping_ || !partitions_.empty(); };
-        mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(200));
+        waiter_.WaitFor(mu_, absl::Milliseconds(200), ready);
         if (stopping_) return;
         if (partitions_.empty()) continue;
       }
@@ -198,7 +201,7 @@ class FetcherManager::Fetcher {
           absl::MutexLock lock(&mu_);
           if (stopping_ || partitions_.empty()) break;
           // Every partition is backing off: wait a little.
-          mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(10));
+          waiter_.WaitFor(mu_, absl::Milliseconds(10), [this] { return stopping_; });
           continue;
         }
         if (!Exchange(request)) {
@@ -278,11 +281,12 @@ class FetcherManager::Fetcher {
     request->set_max_bytes(static_cast<int32_t>(std::min<int64_t>(config_.replica_fetch_response_max_bytes, INT32_MAX)));
     absl::MutexLock lock(&mu_);
     changed_ = false;
-    absl::Time now = absl::Now();
-    absl::Time next_retry = absl::InfiniteFuture();
+    // Monotonic: a backoff measured on the wall clock would last an hour after a step back.
+    const int64_t now = clock_->SteadyMs();
+    int64_t next_retry = INT64_MAX;
     for (const auto& [tp, f] : partitions_) {
-      if (f.retry_after > now) {
-        next_retry = std::min(next_retry, f.retry_after);
+      if (f.retry_after_ms > now) {
+        next_retry = std::min(next_retry, f.retry_after_ms);
         continue;
       }
       auto* p = request->add_partitions();
@@ -299,8 +303,8 @@ class FetcherManager::Fetcher {
     }
     // Do not park past the moment a backing-off partition may be fetched again.
     int64_t wait_ms = config_.replica_fetch_wait_max_ms;
-    if (next_retry != absl::InfiniteFuture()) {
-      wait_ms = std::clamp<int64_t>(absl::ToInt64Milliseconds(next_retry - now) + 1, 0, wait_ms);
+    if (next_retry != INT64_MAX) {
+      wait_ms = std::clamp<int64_t>(next_retry - now + 1, 0, wait_ms);
     }
     request->set_max_wait_ms(static_cast<int32_t>(wait_ms));
     return request->partitions_size() > 0;
@@ -309,7 +313,7 @@ class FetcherManager::Fetcher {
   void Backoff(const TopicPartition& tp, absl::Duration d) {
     absl::MutexLock lock(&mu_);
     auto it = partitions_.find(tp);
-    if (it != partitions_.end()) it->second.retry_after = absl::Now() + d;
+    if (it != partitions_.end()) it->second.retry_after_ms = clock_->SteadyMs() + absl::ToInt64Milliseconds(d);
   }
 
   void Apply(const replica_wire::Response& response, const std::map<TopicPartition, Followed>& sent) {
@@ -382,6 +386,7 @@ class FetcherManager::Fetcher {
   absl::Mutex mu_;
   std::map<TopicPartition, Followed> partitions_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  SteadyWaiter waiter_;  // stopping_, partitions_
   bool outstanding_ ABSL_GUARDED_BY(mu_) = false;  // a fetch is waiting for its answer
   bool changed_ ABSL_GUARDED_BY(mu_) = false;      // partitions added since the last request
   bool woken_ ABSL_GUARDED_BY(mu_) = false;        // a wake was sent for the outstanding fetch

@@ -68,6 +68,7 @@ void LogCleaner::Stop() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
+  waiter_.Notify();
   cancelled_ = true;
   {
     absl::MutexLock lock(&mu_);
@@ -94,7 +95,7 @@ void LogCleaner::Run(int thread_id) {
     if (stopping_) return;
     if (!cleaned) {
       auto stop = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
-      mu_.AwaitWithTimeout(absl::Condition(&stop), absl::Milliseconds(config_.backoff_ms));
+      waiter_.WaitFor(mu_, absl::Milliseconds(config_.backoff_ms), stop);
       if (stopping_) return;
     }
   }

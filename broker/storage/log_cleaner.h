@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "common/steady_waiter.h"
 #include "broker/storage/cleaner_pass.h"
 #include "broker/storage/partition_log.h"
 #include "common/clock.h"
@@ -88,6 +89,7 @@ class LogCleaner {
   // Logs being cleaned, each with the flag that aborts its clean.
   std::map<TopicPartition, std::shared_ptr<std::atomic<bool>>> in_progress_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  SteadyWaiter waiter_;  // stopping_
   SwapHook hook_ ABSL_GUARDED_BY(mu_);
   absl::Mutex checkpoint_mu_;  // one writer of the checkpoint files at a time
 };

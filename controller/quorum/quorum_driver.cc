@@ -87,18 +87,25 @@ void QuorumDriver::Stop() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
+  waiter_.Notify();
   if (thread_.joinable()) thread_.join();
 }
 
 void QuorumDriver::Receive(Message message) {
-  absl::MutexLock lock(&mu_);
-  if (inbox_.size() >= 10000) return;  // overloaded: drop, Raft retries
-  inbox_.push_back(std::move(message));
+  {
+    absl::MutexLock lock(&mu_);
+    if (inbox_.size() >= 10000) return;  // overloaded: drop, Raft retries
+    inbox_.push_back(std::move(message));
+  }
+  waiter_.Notify();
 }
 
 void QuorumDriver::Propose(std::string data, ProposalDone done) {
-  absl::MutexLock lock(&mu_);
-  proposals_.emplace_back(std::move(data), std::move(done));
+  {
+    absl::MutexLock lock(&mu_);
+    proposals_.emplace_back(std::move(data), std::move(done));
+  }
+  waiter_.Notify();
 }
 
 QuorumDriver::Status QuorumDriver::GetStatus() const {
@@ -116,7 +123,7 @@ void QuorumDriver::Run() {
       absl::MutexLock lock(&mu_);
       auto ready = [this] { return stopping_ || !inbox_.empty() || !proposals_.empty(); };
       int64_t wait_ms = std::max<int64_t>(0, next_tick - NowMs());
-      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(wait_ms));
+      waiter_.WaitFor(mu_, absl::Milliseconds(wait_ms), ready);
       if (stopping_) break;
       inbox.swap(inbox_);
       proposals.swap(proposals_);

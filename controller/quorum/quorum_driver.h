@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/steady_waiter.h"
 #include "controller/quorum/raft.h"
 #include "controller/quorum/raft_storage.h"
 
@@ -114,6 +115,7 @@ class QuorumDriver {
   std::deque<Message> inbox_ ABSL_GUARDED_BY(mu_);
   std::deque<std::pair<std::string, ProposalDone>> proposals_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  SteadyWaiter waiter_;  // stopping_, inbox_, proposals_
   Status status_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
