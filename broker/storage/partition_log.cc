@@ -61,7 +61,7 @@ absl::Status PartitionLog::OfflineErrorLocked() const {
 }
 
 template <typename F>
-auto PartitionLog::GuardedWriteLocked(F write) -> decltype(write()) {
+std::invoke_result_t<F&> PartitionLog::GuardedWriteLocked(F write) {
   RETURN_IF_ERROR(OfflineErrorLocked());
   auto result = write();
   if (!result.ok()) {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -255,7 +256,7 @@ class PartitionLog {
   absl::Status OfflineErrorLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `write` (a writing operation) run unless the log is offline; its failure takes it offline.
   template <typename F>
-  auto GuardedWriteLocked(F write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> decltype(write());
+  std::invoke_result_t<F&> GuardedWriteLocked(F write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string dir_;
   const std::function<void(const absl::Status&)> on_write_error_;

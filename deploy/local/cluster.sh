@@ -22,6 +22,9 @@ BUILD="${GREGOR_BUILD_DIR:-$ROOT/build}"
 GREGOR="$BUILD/tools/gregor"
 BROKERS=(1 2 3)
 
+# shellcheck source=../lib/processes.sh
+source "$ROOT/deploy/lib/processes.sh"
+
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 
 controllers() { if [ -f "$DIR/ha" ]; then echo 1 2 3; else echo 1; fi; }
@@ -34,13 +37,6 @@ controller_addresses() {
   local v=() id
   for id in $(controllers); do v+=("127.0.0.1:$((9989 + id))"); done
   local IFS=,; echo "${v[*]}"
-}
-
-pid_of() { [ -f "$DIR/pids/$1.pid" ] && cat "$DIR/pids/$1.pid" || true; }
-# Running, and really the process we started (not a reused PID).
-running() {
-  local pid; pid="$(pid_of "$1")"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q gregor "/proc/$pid/cmdline" 2>/dev/null
 }
 
 write_configs() {
@@ -163,20 +159,6 @@ cmd_up() {
   fi
   [ $any = 1 ] && echo "(some processes were already running)"
   cmd_status
-}
-
-stop_process() {  # name signal
-  local name="$1" sig="$2" pid
-  pid="$(pid_of "$name")"
-  if ! running "$name"; then rm -f "$DIR/pids/$name.pid"; return; fi
-  # A paused (SIGSTOP) process would keep a SIGTERM pending until the 40 s deadline.
-  [ "$sig" = KILL ] || kill -CONT "$pid" 2>/dev/null || true
-  kill "-$sig" "$pid"
-  local deadline=$((SECONDS + 40))
-  while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
-  rm -f "$DIR/pids/$name.pid"
-  echo "  stopped $name (pid $pid)"
 }
 
 cmd_down() {

@@ -34,6 +34,9 @@ GREGOR="$BUILD/tools/gregor"
 FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
 HOSTS=(c1 c2 c3 b1 b2 b3 client)
 
+# shellcheck source=../lib/processes.sh
+source "$ROOT/deploy/lib/processes.sh"
+
 die() { echo "netns/cluster.sh: $*" >&2; exit 1; }
 say() { echo "  $*"; }
 
@@ -141,12 +144,6 @@ write_configs() {  # broker overrides file, controller overrides file
 
 # ---- processes ---------------------------------------------------------------------------------
 
-pid_of() { [ -f "$DIR/pids/$1.pid" ] && cat "$DIR/pids/$1.pid" || true; }
-running() {  # really the process we started, not a reused PID
-  local pid; pid="$(pid_of "$1")"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q gregor "/proc/$pid/cmdline" 2>/dev/null
-}
-
 # Starts a process in its host's namespace as its systemd unit would (ExecStart of
 # deploy/systemd/*.service), with libfaketime preloaded so `clock` can move its wall clock.
 start_process() {
@@ -170,19 +167,6 @@ start_process() {
     >> "$DIR/logs/$name.log" 2>&1 < /dev/null &
   echo $! > "$DIR/pids/$name.pid"
   say "started $name on $host ($(addr_of "$host"), pid $!)"
-}
-
-stop_process() {  # name signal
-  local name="$1" sig="$2" pid
-  pid="$(pid_of "$name")"
-  if ! running "$name"; then rm -f "$DIR/pids/$name.pid"; return; fi
-  [ "$sig" = KILL ] || kill -CONT "$pid" 2>/dev/null || true
-  kill "-$sig" "$pid"
-  local deadline=$((SECONDS + 40))
-  while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
-  rm -f "$DIR/pids/$name.pid"
-  say "stopped $name (pid $pid, SIG$sig)"
 }
 
 all_processes() { echo controller-1 controller-2 controller-3 broker-1 broker-2 broker-3; }
