@@ -5,7 +5,8 @@ every replica, say about a run — Jepsen's queue anomalies (shared/reference/re
 A history is a list of operations (JSON lines on disk), each a dict:
 
   {"op": "send", "process": "p1", "value": "p1-17", "partition": 0,
-   "outcome": "ok" | "fail" | "unknown", "offset": 42 (ok only), "time": 12.5}
+   "outcome": "ok" | "fail" | "unknown", "offset": 42 (ok only; null when the client did not
+   learn it), "time": 12.5}
       one produced message and how its delivery ended: "ok" acknowledged at `offset`; "fail" the
       client knows it was not written (librdkafka's NOT_PERSISTED); "unknown" it may have been
       (a timeout, a lost connection: POSSIBLY_PERSISTED). Operations of one process are in the
@@ -157,6 +158,14 @@ def check(history, final, promises=None):
                 failed.add((p, v))
             if op["outcome"] != "ok":
                 continue
+            if op.get("offset") is None:
+                # Acknowledged without an offset: librdkafka's idempotent producer acknowledges a
+                # batch implicitly when a later one of the same producer succeeds. Lost or not by
+                # its value alone.
+                if (p, v) not in in_log:
+                    report.add("lost", {"partition": p, "offset": None, "value": v,
+                                        "process": op.get("process")})
+                continue
             o = int(op["offset"])
             # An acknowledged value that is not in the log is lost (below); the offset it was
             # acknowledged at may hold a later write then, which is that loss, not another one.
@@ -182,7 +191,7 @@ def check(history, final, promises=None):
         if (p, v) in in_log or (p, v) in polled:
             report.add("read_of_failed", {"partition": p, "value": v,
                                           "offsets": sorted(in_log.get((p, v), []))})
-    acked = [(_key(op["partition"]), op["value"], int(op["offset"])) for op in history
+    acked = [(_key(op["partition"]), op["value"], op.get("offset")) for op in history
              if op.get("op") == "send" and op["outcome"] == "ok"]
     for p, v, o in acked:
         if (p, v) in in_log and (p, v) not in polled:

@@ -65,6 +65,18 @@ def test_a_lost_write_breaks_acks_all_only():
     assert report.broken(Promises(no_loss=False)) == []
 
 
+def test_an_acknowledgement_without_an_offset_is_checked_by_its_value():
+    # librdkafka's idempotent producer acknowledges a batch implicitly (offset unknown) when a
+    # later batch of the same producer succeeds.
+    history, final = clean_run()
+    history.append(send("p1", "p1-0", 0))  # in the log
+    history.append(send("p2", "p2-9", 1))  # not in the log
+    report = check(history, final)
+    assert report.counts["lost"] == 1
+    assert report.examples["lost"][0]["value"] == "p2-9"
+    assert report.counts["inconsistent"] == report.counts["nonmonotonic_send"] == 0
+
+
 def test_a_record_above_the_high_watermark_is_not_in_the_log():
     history = [send("p1", "a", 0, 0), send("p1", "b", 0, 1)]
     final = final_of({0: ["a", "b"]}, hw=1)
